@@ -1,0 +1,44 @@
+/* fss_softmax_family: type dispatch in front of the per-type drivers. */
+#include <math.h>
+#include <stdlib.h>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+#include "../dispatch/isa_select.h"
+#include "../include/fastsoftmax.h"
+#include "threads.h"
+
+#define FSS_DCAT_(a, b) a##b
+#define FSS_DCAT(a, b) FSS_DCAT_(a, b)
+
+#define T float
+#define TS f32
+#define KSET fss_kernels_f32
+#include "softmax_driver_body.h"
+#undef T
+#undef TS
+#undef KSET
+
+#define T double
+#define TS f64
+#define KSET fss_kernels_f64
+#include "softmax_driver_body.h"
+#undef T
+#undef TS
+#undef KSET
+
+int fss_softmax_family(fss_op op, fss_dtype dtype, fss_shape3 shape, fss_view3 x, fss_view3 y, int num_threads)
+{
+    if (shape.n_outer < 0 || shape.n_inner < 0 || shape.n_red < 0 || x.data == NULL || y.data == NULL)
+        return FSS_ERR_ARG;
+    if (op != FSS_SOFTMAX && op != FSS_LOG_SOFTMAX && op != FSS_LOGSUMEXP)
+        return FSS_ERR_ARG;
+    const fss_isa_kernels *k = fss_active_kernels();
+    if (dtype == FSS_FLOAT32)
+        return fss_drv_run_f32(&k->f32, op, shape, x, y, num_threads);
+    if (dtype == FSS_FLOAT64)
+        return fss_drv_run_f64(&k->f64, op, shape, x, y, num_threads);
+    return FSS_ERR_ARG;
+}

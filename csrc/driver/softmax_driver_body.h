@@ -1,0 +1,189 @@
+/* The softmax-family driver for one element type, included by
+ * softmax_driver.c with T / TS / KSET bound to float or double.
+ *
+ * It walks a strided 3-D view (outer x inner rows, reduced axis) and picks,
+ * per call, one of three walkers:
+ *   rows     the reduced axis is contiguous: row kernels, rows across threads;
+ *   columns  the reduced axis is strided but the inner axis is contiguous:
+ *            column kernels over tiles of adjacent columns (no transposing copy);
+ *   gather   neither: each row is copied into a per-thread buffer, computed
+ *            there, and scattered back. */
+
+#define DFN(name) FSS_DCAT(FSS_DCAT(fss_drv_, name), FSS_DCAT(_, TS))
+
+/* Non-finite rows follow scipy.special: any NaN gives NaN; a +inf maximum gives
+ * NaN softmax, log_softmax NaN at +inf and -inf elsewhere, logsumexp +inf; an
+ * all -inf row gives NaN softmax and log_softmax and logsumexp -inf. Returns
+ * the maximum to use for those rules: NaN when the row holds a NaN. */
+static T DFN(special_max)(const T *x, int64_t n, int64_t stride, T m)
+{
+    if (m != m)
+        return m;
+    for (int64_t i = 0; i < n; ++i)
+        if (x[i * stride] != x[i * stride])
+            return x[i * stride];
+    return m;
+}
+
+static void DFN(fill)(T *y, int64_t n, int64_t stride, T v)
+{
+    for (int64_t i = 0; i < n; ++i)
+        y[i * stride] = v;
+}
+
+/* One contiguous row (x and y may be the same memory). */
+static void DFN(row)(const KSET *k, fss_op op, const T *x, int64_t n, T *y)
+{
+    T m = k->row_max(x, n);
+    double rest = 0.0, count = 0.0;
+    int finite = isfinite(m);
+    if (finite) {
+        rest = k->row_sumexp(x, n, m, op == FSS_SOFTMAX ? y : NULL, &count);
+        if (isnan(rest))
+            finite = 0, m = (T)NAN;
+    }
+    if (!finite) {
+        const T me = DFN(special_max)(x, n, 1, m);
+        if (op == FSS_SOFTMAX)
+            DFN(fill)(y, n, 1, (T)NAN);
+        else if (op == FSS_LOG_SOFTMAX)
+            k->row_logsub(x, n, me, 0, y);
+        else
+            *y = me;
+        return;
+    }
+    rest += count - 1.0; /* other elements equal to the max each add exactly 1 */
+    if (op == FSS_SOFTMAX)
+        k->row_scale(y, n, (T)(1.0 / (1.0 + rest)));
+    else if (op == FSS_LOG_SOFTMAX)
+        k->row_logsub(x, n, m, (T)log1p(rest), y);
+    else
+        *y = (T)((double)m + log1p(rest));
+}
+
+static void DFN(rows)(const KSET *k, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, int nt)
+{
+    const int64_t rows = sh.n_outer * sh.n_inner;
+    const T *xb = (const T *)X.data;
+    T *yb = (T *)Y.data;
+#if defined(_OPENMP)
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (int64_t r = 0; r < rows; ++r) {
+        const int64_t o = r / sh.n_inner, i = r % sh.n_inner;
+        DFN(row)(k, op, xb + o * X.s_outer + i * X.s_inner, sh.n_red, yb + o * Y.s_outer + i * Y.s_inner);
+    }
+    (void)nt;
+}
+
+/* Up to k->col_width adjacent columns starting at x (and y). */
+static void DFN(col_tile)(const KSET *k, fss_op op, const T *x, int64_t n, int64_t xs, int64_t w, T *y,
+                          int64_t ys, int64_t y_col_stride)
+{
+    T m[FSS_COL_MAX], aux[FSS_COL_MAX];
+    double rest[FSS_COL_MAX], count[FSS_COL_MAX];
+    int special = 0;
+    k->col_stats(x, n, xs, w, m, rest, count, op == FSS_SOFTMAX ? y : NULL, ys);
+    for (int64_t j = 0; j < w; ++j) {
+        const int ok = isfinite(m[j]) && !isnan(rest[j]);
+        const double r = rest[j] + count[j] - 1.0;
+        if (!ok) {
+            special = 1;
+            m[j] = DFN(special_max)(x + j, n, xs, isnan(rest[j]) ? (T)NAN : m[j]);
+        }
+        if (op == FSS_SOFTMAX)
+            aux[j] = ok ? (T)(1.0 / (1.0 + r)) : (T)NAN;
+        else if (op == FSS_LOG_SOFTMAX)
+            aux[j] = ok ? (T)log1p(r) : 0;
+        else
+            y[j * y_col_stride] = ok ? (T)((double)m[j] + log1p(r)) : m[j];
+    }
+    if (op == FSS_SOFTMAX)
+        k->col_scale(y, n, ys, w, aux);
+    else if (op == FSS_LOG_SOFTMAX)
+        k->col_logsub(x, n, xs, w, m, aux, y, ys);
+    (void)special;
+}
+
+static void DFN(columns)(const KSET *k, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, int nt)
+{
+    const int64_t cw = k->col_width;
+    const int64_t tiles_per_outer = (sh.n_inner + cw - 1) / cw;
+    const int64_t tasks = sh.n_outer * tiles_per_outer;
+    const T *xb = (const T *)X.data;
+    T *yb = (T *)Y.data;
+#if defined(_OPENMP)
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (int64_t t = 0; t < tasks; ++t) {
+        const int64_t o = t / tiles_per_outer, j0 = (t % tiles_per_outer) * cw;
+        const int64_t w = sh.n_inner - j0 < cw ? sh.n_inner - j0 : cw;
+        DFN(col_tile)(k, op, xb + o * X.s_outer + j0, sh.n_red, X.s_red, w,
+                      yb + o * Y.s_outer + j0 * Y.s_inner, Y.s_red, Y.s_inner);
+    }
+    (void)nt;
+}
+
+static int DFN(gather)(const KSET *k, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, int nt)
+{
+    const int64_t rows = sh.n_outer * sh.n_inner, n = sh.n_red;
+    T *buffers = (T *)malloc((size_t)(n > 0 ? n : 1) * sizeof(T) * (size_t)nt);
+    if (buffers == NULL)
+        return FSS_ERR_NOMEM;
+    const T *xb = (const T *)X.data;
+    T *yb = (T *)Y.data;
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#endif
+    {
+#if defined(_OPENMP)
+        T *buf = buffers + (size_t)n * (size_t)omp_get_thread_num();
+#pragma omp for schedule(static)
+#else
+        T *buf = buffers;
+#endif
+        for (int64_t r = 0; r < rows; ++r) {
+            const int64_t o = r / sh.n_inner, i = r % sh.n_inner;
+            const T *x = xb + o * X.s_outer + i * X.s_inner;
+            T *y = yb + o * Y.s_outer + i * Y.s_inner;
+            for (int64_t j = 0; j < n; ++j)
+                buf[j] = x[j * X.s_red];
+            if (op == FSS_LOGSUMEXP) {
+                DFN(row)(k, op, buf, n, y);
+            } else {
+                DFN(row)(k, op, buf, n, buf);
+                for (int64_t j = 0; j < n; ++j)
+                    y[j * Y.s_red] = buf[j];
+            }
+        }
+    }
+    free(buffers);
+    (void)nt;
+    return FSS_OK;
+}
+
+static int DFN(run)(const KSET *k, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, int num_threads)
+{
+    const int64_t rows = sh.n_outer * sh.n_inner;
+    if (rows == 0)
+        return FSS_OK;
+    if (sh.n_red <= 1)
+        X.s_red = Y.s_red = 1;
+    if (sh.n_inner <= 1)
+        X.s_inner = Y.s_inner = 1;
+    const int64_t work = rows * (sh.n_red > 0 ? sh.n_red : 1);
+    const int y_rows_contig = op == FSS_LOGSUMEXP || Y.s_red == 1;
+    const int y_cols_contig = op == FSS_LOGSUMEXP || Y.s_inner == 1;
+    if (X.s_red == 1 && y_rows_contig) {
+        DFN(rows)(k, op, sh, X, Y, fss_threads_for(work, rows, num_threads));
+        return FSS_OK;
+    }
+    if (X.s_inner == 1 && y_cols_contig && sh.n_inner > 1) {
+        const int64_t tasks = sh.n_outer * ((sh.n_inner + k->col_width - 1) / k->col_width);
+        DFN(columns)(k, op, sh, X, Y, fss_threads_for(work, tasks, num_threads));
+        return FSS_OK;
+    }
+    return DFN(gather)(k, op, sh, X, Y, fss_threads_for(work, rows, num_threads));
+}
+
+#undef DFN

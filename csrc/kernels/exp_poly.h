@@ -1,0 +1,79 @@
+/* exp(x) for x <= 0 (and NaN), written once against the vector layer.
+ *
+ * Every exponential in the softmax family is taken of (x - max) <= 0, so
+ * these functions need no overflow branch. Algorithm:
+ *   k = round(x / ln2);  r = x - k*ln2  (Cody-Waite: ln2 split in two
+ *   constants, each product folded with an FMA), |r| <= ln2/2;
+ *   exp(r) = 1 + r + r^2 * P(r);   exp(x) = exp(r) * 2^k.
+ * 2^k is built in the exponent field (magic bias / shift, or scalef on
+ * AVX-512). When k is below the normal range the scale is applied in two
+ * halves so the result rounds once into the subnormal range instead of
+ * flushing to zero; below the cut-off (exp(x) < half the smallest subnormal)
+ * the result is exactly 0. NaN propagates: max(cutoff, x) returns x when x is
+ * NaN on every flavour.
+ *
+ * Measured accuracy (tests/test_exp_accuracy.py sweeps every float in
+ * [-104, 0] and 10^7 random doubles in [-745, 0], against a longdouble exp):
+ *   float:  P of degree 5 (Cephes coefficients), max error 1 ULP
+ *   double: P of degree 11 (Taylor to r^13/13!), max error 1 ULP
+ * The scalar flavour, without FMA, stays within the same bounds. */
+#ifndef FSS_EXP_POLY_H
+#define FSS_EXP_POLY_H
+
+static inline vf vf_exp_nonpos(vf x)
+{
+    const vf cutoff = vf_set1(-103.972084f);
+    const vfm under = vf_lt(x, cutoff);
+    x = vf_max(cutoff, x);
+    const vf k = vf_round(vf_mul(x, vf_set1(1.44269504088896341f)));
+    vf r = vf_fmadd(k, vf_set1(-0.693359375f), x);
+    r = vf_fmadd(k, vf_set1(2.12194440e-4f), r);
+    const vf r2 = vf_mul(r, r);
+    vf p = vf_set1(1.9875691500e-4f);
+    p = vf_fmadd(p, r, vf_set1(1.3981999507e-3f));
+    p = vf_fmadd(p, r, vf_set1(8.3334519073e-3f));
+    p = vf_fmadd(p, r, vf_set1(4.1665795894e-2f));
+    p = vf_fmadd(p, r, vf_set1(1.6666665459e-1f));
+    p = vf_fmadd(p, r, vf_set1(5.0000001201e-1f));
+    vf y = vf_add(vf_fmadd(p, r2, r), vf_set1(1.0f));
+    if (vfm_any(vf_lt(k, vf_set1(-126.0f)))) {
+        const vf k1 = vf_round(vf_mul(k, vf_set1(0.5f)));
+        y = vf_mul(vf_mul(y, vf_pow2i(k1)), vf_pow2i(vf_sub(k, k1)));
+    } else {
+        y = vf_mul(y, vf_pow2i(k));
+    }
+    return vf_zero_where(under, y);
+}
+
+static inline vd vd_exp_nonpos(vd x)
+{
+    const vd cutoff = vd_set1(-745.13321910194122);
+    const vdm under = vd_lt(x, cutoff);
+    x = vd_max(cutoff, x);
+    const vd k = vd_round(vd_mul(x, vd_set1(1.4426950408889634)));
+    vd r = vd_fmadd(k, vd_set1(-6.93147180369123816490e-01), x);
+    r = vd_fmadd(k, vd_set1(-1.90821492927058770002e-10), r);
+    const vd r2 = vd_mul(r, r);
+    vd p = vd_set1(1.0 / 6227020800.0);             /* 1/13! */
+    p = vd_fmadd(p, r, vd_set1(1.0 / 479001600.0)); /* 1/12! */
+    p = vd_fmadd(p, r, vd_set1(1.0 / 39916800.0));
+    p = vd_fmadd(p, r, vd_set1(1.0 / 3628800.0));
+    p = vd_fmadd(p, r, vd_set1(1.0 / 362880.0));
+    p = vd_fmadd(p, r, vd_set1(1.0 / 40320.0));
+    p = vd_fmadd(p, r, vd_set1(1.0 / 5040.0));
+    p = vd_fmadd(p, r, vd_set1(1.0 / 720.0));
+    p = vd_fmadd(p, r, vd_set1(1.0 / 120.0));
+    p = vd_fmadd(p, r, vd_set1(1.0 / 24.0));
+    p = vd_fmadd(p, r, vd_set1(1.0 / 6.0));
+    p = vd_fmadd(p, r, vd_set1(0.5));
+    vd y = vd_add(vd_fmadd(p, r2, r), vd_set1(1.0));
+    if (vdm_any(vd_lt(k, vd_set1(-1022.0)))) {
+        const vd k1 = vd_round(vd_mul(k, vd_set1(0.5)));
+        y = vd_mul(vd_mul(y, vd_pow2i(k1)), vd_pow2i(vd_sub(k, k1)));
+    } else {
+        y = vd_mul(y, vd_pow2i(k));
+    }
+    return vd_zero_where(under, y);
+}
+
+#endif

@@ -1,0 +1,67 @@
+/* Compiles the kernel bodies for the ISA whose vector layer the including
+ * file has already included, and defines that ISA's kernel table.
+ * Usage (one translation unit per ISA, compiled with that ISA's flags):
+ *     #include "isa/vec_avx2.h"
+ *     #include "instantiate.h"            -> defines fss_kernels_avx2 */
+#include <math.h>
+#include "vec_common.h"
+#include "exp_poly.h"
+#include "kernel_table.h"
+
+#define T float
+#define TS f32
+#define V vf
+#define VM vfm
+#define W VF_W
+#define VOP(op) vf_##op
+#define ACCT vfacc
+#define ACC(op) vfacc_##op
+/* float terms are summed in double: the block only bounds the vector
+ * accumulators' own growth */
+#define FSS_SUM_BLOCK 4096
+#include "softmax_kernels.h"
+#undef T
+#undef TS
+#undef V
+#undef VM
+#undef W
+#undef VOP
+#undef ACCT
+#undef ACC
+#undef FSS_SUM_BLOCK
+
+#define T double
+#define TS f64
+#define V vd
+#define VM vdm
+#define W VD_W
+#define VOP(op) vd_##op
+#define ACCT vdacc
+#define ACC(op) vdacc_##op
+/* double terms are summed in double: small blocks keep each lane's partial
+ * sum short, the compensated sum across blocks does the rest */
+#define FSS_SUM_BLOCK 256
+#include "softmax_kernels.h"
+#undef T
+#undef TS
+#undef V
+#undef VM
+#undef W
+#undef VOP
+#undef ACCT
+#undef ACC
+#undef FSS_SUM_BLOCK
+
+#define FSS_FN_OF(name, ts) FSS_CAT(FSS_CAT(fss_##name##_, ts), FSS_CAT(_, FSS_ISA_SUFFIX))
+#define FSS_SET_INIT(ts, width)                                                            \
+    {                                                                                      \
+        FSS_FN_OF(row_max, ts), FSS_FN_OF(row_sumexp, ts), FSS_FN_OF(row_scale, ts),       \
+            FSS_FN_OF(row_expscale, ts), FSS_FN_OF(row_logsub, ts), FSS_FN_OF(col_stats, ts), \
+            FSS_FN_OF(col_scale, ts), FSS_FN_OF(col_logsub, ts), 2 * (width)               \
+    }
+
+const fss_isa_kernels FSS_CAT(fss_kernels_, FSS_ISA_SUFFIX) = {
+    FSS_CAT_STR(FSS_ISA_SUFFIX),
+    FSS_SET_INIT(f32, VF_W),
+    FSS_SET_INIT(f64, VD_W),
+};

@@ -1,0 +1,87 @@
+/* Vector layer, AVX-512 (F + DQ + VL) flavour: 16 floats / 8 doubles per
+ * register, native lane masks for tails, scalef for 2^k. Only kernels_avx512.c
+ * includes this and only that file gets the AVX-512 target flags. */
+#ifndef FSS_VEC_AVX512_H
+#define FSS_VEC_AVX512_H
+
+#include <immintrin.h>
+#include <stdint.h>
+
+#define FSS_ISA_SUFFIX avx512
+
+static inline __mmask16 fss_avx512_mask16(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n < 0 ? 0 : n)) - 1u); }
+static inline __mmask8 fss_avx512_mask8(int64_t n) { return n >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (n < 0 ? 0 : n)) - 1u); }
+
+/* ---- float ------------------------------------------------------------ */
+typedef __m512 vf;
+typedef __mmask16 vfm;
+#define VF_W 16
+static inline vf vf_set1(float a) { return _mm512_set1_ps(a); }
+static inline vf vf_loadu(const float *p) { return _mm512_loadu_ps(p); }
+static inline void vf_storeu(float *p, vf v) { _mm512_storeu_ps(p, v); }
+static inline vf vf_load_part(const float *p, int64_t n, float fill)
+{
+    return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), fss_avx512_mask16(n), p);
+}
+static inline void vf_store_part(float *p, vf v, int64_t n) { _mm512_mask_storeu_ps(p, fss_avx512_mask16(n), v); }
+static inline vf vf_add(vf a, vf b) { return _mm512_add_ps(a, b); }
+static inline vf vf_sub(vf a, vf b) { return _mm512_sub_ps(a, b); }
+static inline vf vf_mul(vf a, vf b) { return _mm512_mul_ps(a, b); }
+static inline vf vf_fmadd(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
+static inline vf vf_max(vf a, vf b) { return _mm512_max_ps(a, b); }
+static inline float vf_hmax(vf a) { return _mm512_reduce_max_ps(a); }
+static inline vfm vf_eq(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
+static inline vfm vf_lt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+static inline int vfm_any(vfm m) { return m != 0; }
+static inline vf vf_zero_where(vfm m, vf v) { return _mm512_maskz_mov_ps((__mmask16)~m, v); }
+static inline vf vf_one_where(vfm m) { return _mm512_maskz_mov_ps(m, _mm512_set1_ps(1.0f)); }
+static inline vf vf_round(vf a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+static inline vf vf_pow2i(vf k) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), k); }
+
+/* ---- double ----------------------------------------------------------- */
+typedef __m512d vd;
+typedef __mmask8 vdm;
+#define VD_W 8
+static inline vd vd_set1(double a) { return _mm512_set1_pd(a); }
+static inline vd vd_loadu(const double *p) { return _mm512_loadu_pd(p); }
+static inline void vd_storeu(double *p, vd v) { _mm512_storeu_pd(p, v); }
+static inline vd vd_load_part(const double *p, int64_t n, double fill)
+{
+    return _mm512_mask_loadu_pd(_mm512_set1_pd(fill), fss_avx512_mask8(n), p);
+}
+static inline void vd_store_part(double *p, vd v, int64_t n) { _mm512_mask_storeu_pd(p, fss_avx512_mask8(n), v); }
+static inline vd vd_add(vd a, vd b) { return _mm512_add_pd(a, b); }
+static inline vd vd_sub(vd a, vd b) { return _mm512_sub_pd(a, b); }
+static inline vd vd_mul(vd a, vd b) { return _mm512_mul_pd(a, b); }
+static inline vd vd_fmadd(vd a, vd b, vd c) { return _mm512_fmadd_pd(a, b, c); }
+static inline vd vd_max(vd a, vd b) { return _mm512_max_pd(a, b); }
+static inline double vd_hmax(vd a) { return _mm512_reduce_max_pd(a); }
+static inline double vd_hsum(vd a) { return _mm512_reduce_add_pd(a); }
+static inline vdm vd_eq(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ); }
+static inline vdm vd_lt(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
+static inline int vdm_any(vdm m) { return m != 0; }
+static inline vd vd_zero_where(vdm m, vd v) { return _mm512_maskz_mov_pd((__mmask8)~m, v); }
+static inline vd vd_one_where(vdm m) { return _mm512_maskz_mov_pd(m, _mm512_set1_pd(1.0)); }
+static inline vd vd_round(vd a) { return _mm512_roundscale_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+static inline vd vd_pow2i(vd k) { return _mm512_scalef_pd(_mm512_set1_pd(1.0), k); }
+
+/* ---- float -> double accumulation -------------------------------------- */
+typedef struct { __m512d lo, hi; } vfacc;
+static inline vfacc vfacc_zero(void) { vfacc a = { _mm512_setzero_pd(), _mm512_setzero_pd() }; return a; }
+static inline vfacc vfacc_add(vfacc acc, vf v)
+{
+    acc.lo = _mm512_add_pd(acc.lo, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+    acc.hi = _mm512_add_pd(acc.hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
+    return acc;
+}
+static inline vfacc vfacc_merge(vfacc a, vfacc b)
+{
+    a.lo = _mm512_add_pd(a.lo, b.lo);
+    a.hi = _mm512_add_pd(a.hi, b.hi);
+    return a;
+}
+static inline double vfacc_hsum(vfacc a) { return _mm512_reduce_add_pd(_mm512_add_pd(a.lo, a.hi)); }
+
+static inline void vfacc_store(double *p, vfacc a) { _mm512_storeu_pd(p, a.lo); _mm512_storeu_pd(p + 8, a.hi); }
+
+#endif

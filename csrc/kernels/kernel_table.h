@@ -1,0 +1,53 @@
+/* The per-ISA kernel table: every ISA translation unit (kernels_<isa>.c)
+ * fills one fss_isa_kernels with its own compilation of the kernel bodies;
+ * dispatch/ picks one at import. The drivers only ever call through this. */
+#ifndef FSS_KERNEL_TABLE_H
+#define FSS_KERNEL_TABLE_H
+
+#include <stdint.h>
+
+/* Column kernels handle this many adjacent columns at most (two vectors of
+ * the widest flavour: 2 x 16 floats). */
+#define FSS_COL_MAX 32
+
+#define FSS_DECLARE_KERNEL_SET(T, TS)                                                        \
+    typedef struct {                                                                         \
+        /* max over a contiguous row (a NaN may or may not win: callers check the sum) */   \
+        T (*row_max)(const T *x, int64_t n);                                                 \
+        /* sum of exp(x - m) over the elements != m; *count += how many equal m;             \
+         * e_out (may be NULL, may alias x) receives exp(x - m) */                          \
+        double (*row_sumexp)(const T *x, int64_t n, T m, T *e_out, double *count);           \
+        void (*row_scale)(T *y, int64_t n, T s);                   /* y *= s */              \
+        void (*row_expscale)(const T *x, int64_t n, T m, T s, T *y); /* y = exp(x-m)*s */   \
+        void (*row_logsub)(const T *x, int64_t n, T m, T L, T *y);   /* y = (x-m) - L */    \
+        /* Up to col_width adjacent columns of a strided reduced axis (row stride rs,        \
+         * elements of a row contiguous): per-column max, rest and count, exps to e_out */   \
+        void (*col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *m, double *rest, \
+                          double *count, T *e_out, int64_t es);                             \
+        void (*col_scale)(T *y, int64_t n, int64_t ys, int64_t w, const T *s);              \
+        void (*col_logsub)(const T *x, int64_t n, int64_t rs, int64_t w, const T *m,        \
+                           const T *L, T *y, int64_t ys);                                   \
+        int64_t col_width;                                                                   \
+    } fss_kernels_##TS;
+
+FSS_DECLARE_KERNEL_SET(float, f32)
+FSS_DECLARE_KERNEL_SET(double, f64)
+
+typedef struct {
+    const char *name;
+    fss_kernels_f32 f32;
+    fss_kernels_f64 f64;
+} fss_isa_kernels;
+
+extern const fss_isa_kernels fss_kernels_scalar;
+#if defined(FSS_HAVE_AVX2)
+extern const fss_isa_kernels fss_kernels_avx2;
+#endif
+#if defined(FSS_HAVE_AVX512)
+extern const fss_isa_kernels fss_kernels_avx512;
+#endif
+#if defined(FSS_HAVE_NEON)
+extern const fss_isa_kernels fss_kernels_neon;
+#endif
+
+#endif

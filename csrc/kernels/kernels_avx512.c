@@ -1,0 +1,4 @@
+/* The softmax-family kernels compiled for avx512; see CMakeLists.txt for the
+ * flags this one file gets. */
+#include "isa/vec_avx512.h"
+#include "instantiate.h"

@@ -1,0 +1,4 @@
+/* The softmax-family kernels compiled for neon; see CMakeLists.txt for the
+ * flags this one file gets. */
+#include "isa/vec_neon.h"
+#include "instantiate.h"

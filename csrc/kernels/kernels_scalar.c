@@ -1,0 +1,4 @@
+/* The softmax-family kernels compiled for scalar; see CMakeLists.txt for the
+ * flags this one file gets. */
+#include "isa/vec_scalar.h"
+#include "instantiate.h"

@@ -1,0 +1,37 @@
+/* Pieces shared by every vector flavour, defined on top of the ISA layer that
+ * the including translation unit chose (kernels/isa/vec_*.h). */
+#ifndef FSS_VEC_COMMON_H
+#define FSS_VEC_COMMON_H
+
+#include <math.h>
+#include <stdint.h>
+
+#define FSS_CAT_(a, b) a##b
+#define FSS_CAT(a, b) FSS_CAT_(a, b)
+#define FSS_STR_(a) #a
+#define FSS_CAT_STR(a) FSS_STR_(a)
+
+/* Double kernels accumulate in their own type; float kernels widen to double
+ * (vfacc, per ISA). Both expose the same accumulator interface. */
+typedef vd vdacc;
+static inline vdacc vdacc_zero(void) { return vd_set1(0.0); }
+static inline vdacc vdacc_add(vdacc acc, vd v) { return vd_add(acc, v); }
+static inline vdacc vdacc_merge(vdacc a, vdacc b) { return vd_add(a, b); }
+static inline double vdacc_hsum(vdacc a) { return vd_hsum(a); }
+static inline void vdacc_store(double *p, vdacc a) { vd_storeu(p, a); }
+
+/* Neumaier's compensated sum: block partial sums are combined with it, so the
+ * error of a row sum does not grow with the row length. */
+typedef struct { double sum, comp; } fss_ksum;
+static inline void fss_ksum_add(fss_ksum *k, double v)
+{
+    const double t = k->sum + v;
+    if (fabs(k->sum) >= fabs(v))
+        k->comp += (k->sum - t) + v;
+    else
+        k->comp += (v - t) + k->sum;
+    k->sum = t;
+}
+static inline double fss_ksum_value(const fss_ksum *k) { return k->sum + k->comp; }
+
+#endif
