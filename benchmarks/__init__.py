@@ -2,19 +2,19 @@
 
 Run them with::
 
+    asv machine --yes                               # once per machine
     asv run --python=same --quick --show-stderr     # the installed package, once each
     asv run                                         # build and time the main branch
     asv continuous main HEAD                        # compare two commits
 
 The runtime facts of the installed package (version, ISA chosen at import,
 OpenMP runtime, thread count) are kept in :data:`RUNTIME`; they are recorded
-in asv's results by ``bench_softmax.Runtime`` and printed on import outside
-asv (``python -c "import benchmarks"``).
+in asv's results by ``bench_softmax.Runtime`` (whose output ``--show-stderr``
+shows) and printed on import outside asv (``python -c "import benchmarks"``).
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
@@ -61,5 +61,5 @@ def describe(info: dict[str, Any] | None = None) -> str:
 #: ``fastsoftmax.runtime()`` of the package being benchmarked.
 RUNTIME: dict[str, Any] = _runtime_info()
 
-if os.environ.get("ASV") != "true":
+if "asv_runner" not in sys.modules:  # imported by hand, not by asv's runner
     print(describe(), file=sys.stderr)

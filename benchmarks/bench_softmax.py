@@ -7,15 +7,15 @@ every parameter:
 - ``AxisLayout``: function x shape x axis x memory layout, float32, one thread.
 - ``Threads``: function x shape x thread count, float32.
 - ``OutArgument``: function x dtype with a preallocated ``out=``.
-- ``PeerNumpyNaive``, ``PeerScipy``, ``PeerTorch``: the peers on the
-  ``Rowwise`` grid (PyTorch also over thread counts); skipped where the peer
-  is not installed.
+- ``PeerNumpyNaive``, ``PeerScipy``: the peers on the ``Rowwise`` grid.
+- ``PeerTorch``: PyTorch on the ``Threads`` grid plus the small shape.
 - ``Runtime``: records the ISA, OpenMP runtime and thread count in the results.
 
 Every class has a ``time_call`` benchmark and (except ``OutArgument``) a
 ``track_elements_per_second`` benchmark. Inputs are seeded and built in
 ``setup``, which also makes one warm-up call so that thread pools exist before
-timing. Raising ``NotImplementedError`` in ``setup`` is asv's way to skip.
+timing. Raising ``NotImplementedError`` in ``setup`` is asv's way to skip: a
+peer that is not installed is skipped.
 """
 
 from __future__ import annotations
@@ -58,9 +58,7 @@ def _all_threads() -> int:
     try:
         import fastsoftmax
 
-        return int(fastsoftmax.runtime().get("max_threads") or 0) or (
-            os.cpu_count() or 1
-        )
+        return int(fastsoftmax.runtime().get("max_threads") or 0) or (os.cpu_count() or 1)
     except Exception:  # noqa: BLE001 - any failure: fall back to the CPU count
         return os.cpu_count() or 1
 
@@ -69,9 +67,7 @@ def _n_threads(threads: int | str) -> int:
     return _all_threads() if threads == "all" else int(threads)
 
 
-def _elements_per_second(
-    call: Callable[[], object], elements: int, budget: float = 0.1
-) -> float:
+def _elements_per_second(call: Callable[[], object], elements: int, budget: float = 0.1) -> float:
     """Median throughput of ``call`` over about ``budget`` seconds."""
     t0 = time.perf_counter()
     call()
@@ -79,9 +75,7 @@ def _elements_per_second(
     number = max(1, int(2e-4 / max(first, 1e-9)))
     samples = []
     start = time.perf_counter()
-    while len(samples) < 3 or (
-        time.perf_counter() - start < budget and len(samples) < 200
-    ):
+    while len(samples) < 3 or (time.perf_counter() - start < budget and len(samples) < 200):
         t0 = time.perf_counter()
         for _ in range(number):
             call()
@@ -112,9 +106,7 @@ class _Base:
             raise NotImplementedError(f"fastsoftmax has no {function}")
         x = _make_input(SHAPES[shape], dtype, layout)
         self.elements = x.size
-        self.call = functools.partial(
-            func, x, axis=AXES[axis], num_threads=_n_threads(threads)
-        )
+        self.call = functools.partial(func, x, axis=AXES[axis], num_threads=_n_threads(threads))
         self.call()  # warm-up: thread pool, page faults, lazy initialisation
 
     def time_call(self, *params: Any) -> None:
@@ -213,9 +205,7 @@ def _numpy_log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
 
 def _numpy_logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
     m = np.max(x, axis=axis, keepdims=True)
-    return np.squeeze(
-        m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)), axis=axis
-    )
+    return np.squeeze(m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)), axis=axis)
 
 
 _NUMPY = {
@@ -258,12 +248,16 @@ class PeerScipy(_Base):
 
 
 class PeerTorch(_Base):
-    """PyTorch on ``torch.from_numpy``, with ``torch.set_num_threads(threads)``."""
+    """PyTorch on ``torch.from_numpy``, with ``torch.set_num_threads(threads)``.
 
-    params: ClassVar[list[list[Any]]] = [*Rowwise.params, THREADS]
-    param_names: ClassVar[list[str]] = [*Rowwise.param_names, "threads"]
+    float32 only, like ``Threads``: asv starts a process per parameter set and
+    each one pays for ``import torch``.
+    """
 
-    def setup(self, function: str, dtype: str, shape: str, threads: int | str) -> None:
+    params: ClassVar[list[list[Any]]] = [FUNCTIONS, list(SHAPES), THREADS]
+    param_names: ClassVar[list[str]] = ["function", "shape", "threads"]
+
+    def setup(self, function: str, shape: str, threads: int | str) -> None:
         """Build the input and make the warm-up call; skip without torch."""
         try:
             import torch
@@ -271,14 +265,12 @@ class PeerTorch(_Base):
             raise NotImplementedError(f"torch not installed: {exc}") from exc
         self._old_threads = torch.get_num_threads()
         torch.set_num_threads(_n_threads(threads))
-        x = _make_input(SHAPES[shape], dtype, "C")
+        x = _make_input(SHAPES[shape], "float32", "C")
         self.elements = x.size
         self.call = functools.partial(getattr(torch, function), torch.from_numpy(x), -1)
         self.call()
 
-    def teardown(
-        self, function: str, dtype: str, shape: str, threads: int | str
-    ) -> None:
+    def teardown(self, function: str, shape: str, threads: int | str) -> None:
         """Restore torch's thread count."""
         import torch
 

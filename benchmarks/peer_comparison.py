@@ -71,9 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="thread counts, e.g. 1,2 or 1,all",
     )
-    p.add_argument(
-        "--dtype", type=_csv, default=None, help="dtypes, e.g. float32,float64"
-    )
+    p.add_argument("--dtype", type=_csv, default=None, help="dtypes, e.g. float32,float64")
     p.add_argument(
         "--functions",
         type=_csv,
@@ -131,9 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=FUNCTION_NAMES,
         help="operation plotted",
     )
-    p.add_argument(
-        "--no-table", action="store_true", help="skip the table (e.g. only --plot)"
-    )
+    p.add_argument("--no-table", action="store_true", help="skip the table (e.g. only --plot)")
     return p
 
 

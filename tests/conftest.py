@@ -22,7 +22,8 @@ except ImportError as exc:  # the test modules import it too and will error
     fs = None
     _IMPORT_ERROR = exc
 
-FORCED_ISA = os.environ.get("FASTSOFTMAX_ISA") or None
+_ENV_ISA = os.environ.get("FASTSOFTMAX_ISA", "").strip().lower()
+FORCED_ISA = _ENV_ISA if _ENV_ISA not in ("", "auto", "best") else None
 
 
 def _isa_params():

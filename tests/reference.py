@@ -36,7 +36,7 @@ _FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 # --------------------------------------------------------------------------
 def result_dtype(dtype) -> np.dtype:
     """dtype the package returns for an input of ``dtype`` (no ``b``)."""
-    dtype = np.dtype(dtype)
+    dtype = np.dtype(dtype).newbyteorder("=")
     if dtype in _FLOATS:
         return dtype
     if dtype.kind in "biu":
@@ -303,9 +303,10 @@ def allowance_in_ulps(allowance, got, ref_rounded) -> np.ndarray:
     """Convert an absolute allowance to ULPs of the output dtype, at the finer
     of the two grids (got, ref), rounded up; uint64."""
     dt = got.dtype
-    sp = np.minimum(
-        np.spacing(np.abs(ref_rounded).astype(dt)), np.spacing(np.abs(got).astype(dt))
-    )
+    with np.errstate(invalid="ignore"):  # spacing(inf) is NaN
+        sp = np.minimum(
+            np.spacing(np.abs(ref_rounded).astype(dt)), np.spacing(np.abs(got).astype(dt))
+        )
     wd = np.asarray(allowance).dtype
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         q = np.ceil(np.asarray(allowance, dtype=wd) / sp.astype(wd))
@@ -326,9 +327,7 @@ def assert_ulp_close(got, ref, max_ulps: int, allowance=None, context: str = "")
     dist = ulp_distance(got, ref_r)
     allowed = np.full(dist.shape, max_ulps, dtype=np.uint64)
     if allowance is not None:
-        allowed = allowed + allowance_in_ulps(
-            np.broadcast_to(allowance, got.shape), got, ref_r
-        )
+        allowed = allowed + allowance_in_ulps(np.broadcast_to(allowance, got.shape), got, ref_r)
     bad = dist > allowed
     if np.any(bad):
         flat = np.flatnonzero(bad.ravel())
@@ -342,8 +341,7 @@ def assert_ulp_close(got, ref, max_ulps: int, allowance=None, context: str = "")
         ]
         raise AssertionError(
             f"{context}: {flat.size} of {got.size} elements beyond "
-            f"{max_ulps} ULP (+allowance); max distance {int(dist.max())} ULP\n"
-            + "\n".join(lines)
+            f"{max_ulps} ULP (+allowance); max distance {int(dist.max())} ULP\n" + "\n".join(lines)
         )
     return int(dist.max()) if dist.size else 0
 
@@ -371,20 +369,20 @@ ULP_BOUNDS = {
 SHIFT_ALLOWANCE = {"logsumexp": False, "log_softmax": True, "softmax": True}
 
 
-def check_accuracy(name, got, x, axis=None, b=None, keepdims=False, context=""):
-    """Assert ``got`` (the package's result for finite input ``x``) is within
-    the table's bound of the reference; returns the largest ULP distance."""
+def expected_with_allowance(name, x, out_dtype, axis=None, b=None, keepdims=False):
+    """(reference, allowance or None, ULP bound) for a result of ``out_dtype``
+    computed from finite ``x``."""
     import pytest  # only tests call this
 
-    got = np.asarray(got)
+    out_dtype = np.dtype(out_dtype)
     x = np.asarray(x)
-    if got.dtype.name not in ULP_BOUNDS[name]:
-        raise AssertionError(f"{context}: unexpected result dtype {got.dtype}")
+    if out_dtype.name not in ULP_BOUNDS[name]:
+        raise AssertionError(f"unexpected result dtype {out_dtype}")
     # The values are those of x; a wider result dtype (b promotes, ints) means
     # the package computed in that dtype.
-    if x.dtype.kind == "f" and got.dtype.itemsize > x.dtype.itemsize:
-        x = x.astype(got.dtype)
-    if working_dtype(got.dtype) == np.longdouble and not LONGDOUBLE_IS_EXTENDED:
+    if x.dtype.kind == "f" and out_dtype.itemsize > x.dtype.itemsize:
+        x = x.astype(out_dtype)
+    if working_dtype(out_dtype) == np.longdouble and not LONGDOUBLE_IS_EXTENDED:
         pytest.skip("np.longdouble is not wider than float64 here: no float64 reference")
     if name == "logsumexp":
         want = logsumexp(x, axis=axis, b=b, keepdims=keepdims)
@@ -393,6 +391,14 @@ def check_accuracy(name, got, x, axis=None, b=None, keepdims=False, context=""):
     allowance = None
     if SHIFT_ALLOWANCE[name]:
         allowance = shift_allowance(name, x, axis=axis, b=b, keepdims=keepdims)
-    return assert_ulp_close(
-        got, want, ULP_BOUNDS[name][got.dtype.name], allowance, context=f"{name} {context}"
+    return want, allowance, ULP_BOUNDS[name][out_dtype.name]
+
+
+def check_accuracy(name, got, x, axis=None, b=None, keepdims=False, context=""):
+    """Assert ``got`` (the package's result for finite input ``x``) is within
+    the table's bound of the reference; returns the largest ULP distance."""
+    got = np.asarray(got)
+    want, allowance, bound = expected_with_allowance(
+        name, x, got.dtype, axis=axis, b=b, keepdims=keepdims
     )
+    return assert_ulp_close(got, want, bound, allowance, context=f"{name} {context}")

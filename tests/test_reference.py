@@ -6,9 +6,8 @@ mpmath (50 digits) and scipy, and the ULP helpers against hand-made cases.
 
 import numpy as np
 import pytest
-import scipy.special as sp
-
 import reference as ref
+import scipy.special as sp
 
 mpmath = pytest.importorskip("mpmath", reason="mpmath validates the reference")
 mp = mpmath.mp
@@ -38,7 +37,7 @@ def _mp_log_softmax(row):
 
 def _mp_logsumexp(row, b=None):
     b = [1] * len(row) if b is None else [mp.mpf(float(v)) for v in b]
-    s = mp.fsum(w * mp.exp(v) for v, w in zip(row, b))
+    s = mp.fsum(w * mp.exp(v) for v, w in zip(row, b, strict=True))
     if s == 0:
         return mp.mpf("-inf"), 0
     return mp.log(abs(s)), (1 if s > 0 else -1)
@@ -63,7 +62,7 @@ def _max_rel(got, exact):
     got = np.ravel(got)
     tiny = mp.mpf(float(np.nextafter(got.dtype.type(0), got.dtype.type(1))))
     worst = mp.mpf(0)
-    for g, e in zip(got, exact):
+    for g, e in zip(got, exact, strict=True):
         g = _to_mp(g)
         if abs(e) < tiny and abs(g - e) < tiny:
             continue
@@ -129,12 +128,12 @@ def test_reference_matches_scipy(dtype, axis, rng):
         # scipy computes in float64; near-zero log_softmax outputs carry its
         # absolute error of a few eps * max|x|.
         atol = 0 if name == "softmax" else 4 * np.finfo(np.float64).eps * 20
-        np.testing.assert_allclose(np.asarray(got, dtype=np.float64), want,
-                                   rtol=rtol, atol=atol, err_msg=name)
+        np.testing.assert_allclose(
+            np.asarray(got, dtype=np.float64), want, rtol=rtol, atol=atol, err_msg=name
+        )
     b = rng.uniform(-1, 1, (4, 1))
     got, gs = ref.logsumexp(x, axis=axis, b=b, return_sign=True, keepdims=True)
-    want, ws = sp.logsumexp(x.astype(np.float64), axis=axis, b=b,
-                            return_sign=True, keepdims=True)
+    want, ws = sp.logsumexp(x.astype(np.float64), axis=axis, b=b, return_sign=True, keepdims=True)
     assert np.shape(got) == np.shape(want)
     np.testing.assert_array_equal(gs, ws)
     np.testing.assert_allclose(np.asarray(got, dtype=np.float64), want, rtol=1e-9)
@@ -144,8 +143,9 @@ def test_reference_logsumexp_shapes_like_scipy():
     x = np.ones((2, 3, 4))
     for axis in (None, 0, (1, 2), -1):
         for keepdims in (False, True):
-            assert np.shape(ref.logsumexp(x, axis=axis, keepdims=keepdims)) == \
-                np.shape(sp.logsumexp(x, axis=axis, keepdims=keepdims))
+            assert np.shape(ref.logsumexp(x, axis=axis, keepdims=keepdims)) == np.shape(
+                sp.logsumexp(x, axis=axis, keepdims=keepdims)
+            )
     # b broadcasting enlarges the result like scipy
     assert ref.logsumexp(np.ones(3), b=np.ones((2, 3)), axis=-1).shape == (2,)
     assert np.shape(ref.logsumexp(np.float64(2.0))) == ()
@@ -154,9 +154,7 @@ def test_reference_logsumexp_shapes_like_scipy():
 
 def test_reference_float16_is_computed_from_float16_values():
     x16 = np.array([0.1, 0.2, 0.3], dtype=np.float16)
-    np.testing.assert_array_equal(
-        ref.softmax(x16), ref.softmax(x16.astype(np.float32))
-    )
+    np.testing.assert_array_equal(ref.softmax(x16), ref.softmax(x16.astype(np.float32)))
     assert ref.working_dtype(np.float16) == np.float64
     assert ref.result_dtype(np.int32) == np.float64
     assert ref.compute_dtype(np.float16) == np.float32
@@ -199,8 +197,7 @@ def test_ulp_distance_steps(dtype):
 def test_ulp_distance_rounds_reference_to_dtype():
     x = np.longdouble(1) + np.longdouble(2) ** -60  # rounds to 1.0 in float64
     assert ref.ulp_distance(np.float64(1.0), x, np.float64) == 0
-    assert ref.ulp_distance(np.float32(1.0), np.float64(1.0) + 2.0**-23,
-                            np.float32) == 1
+    assert ref.ulp_distance(np.float32(1.0), np.float64(1.0) + 2.0**-23, np.float32) == 1
 
 
 def test_assert_ulp_close_catches_errors():

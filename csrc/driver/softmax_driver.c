@@ -13,13 +13,25 @@
 #define FSS_DCAT_(a, b) a##b
 #define FSS_DCAT(a, b) FSS_DCAT_(a, b)
 
+/* Neumaier sum for the driver's own scalar combining. */
+typedef struct { double sum, comp; } fss_dsum;
+static void fss_dsum_add(fss_dsum *k, double v)
+{
+    const double t = k->sum + v;
+    k->comp += fabs(k->sum) >= fabs(v) ? (k->sum - t) + v : (v - t) + k->sum;
+    k->sum = t;
+}
+
 #define T float
 #define TS f32
 #define KSET fss_kernels_f32
+#define FSS_DRIVER_F32 1
 #include "softmax_driver_body.h"
 #undef T
 #undef TS
 #undef KSET
+#undef FSS_DRIVER_F32
+#define FSS_DRIVER_F32 0
 
 #define T double
 #define TS f64
@@ -37,8 +49,20 @@ int fss_softmax_family(fss_op op, fss_dtype dtype, fss_shape3 shape, fss_view3 x
         return FSS_ERR_ARG;
     const fss_isa_kernels *k = fss_active_kernels();
     if (dtype == FSS_FLOAT32)
-        return fss_drv_run_f32(&k->f32, op, shape, x, y, num_threads);
+        return fss_drv_run_f32(k, op, shape, x, y, num_threads);
     if (dtype == FSS_FLOAT64)
-        return fss_drv_run_f64(&k->f64, op, shape, x, y, num_threads);
+        return fss_drv_run_f64(k, op, shape, x, y, num_threads);
     return FSS_ERR_ARG;
+}
+
+int fss_exp_nonpos(fss_dtype dtype, const void *x, int64_t n, void *y)
+{
+    const fss_isa_kernels *k = fss_active_kernels();
+    if (dtype == FSS_FLOAT32)
+        k->f32.row_expscale((const float *)x, n, 0.0f, 1.0f, (float *)y);
+    else if (dtype == FSS_FLOAT64)
+        k->f64.row_expscale((const double *)x, n, 0.0, 1.0, (double *)y);
+    else
+        return FSS_ERR_ARG;
+    return FSS_OK;
 }

@@ -31,14 +31,53 @@ static void DFN(fill)(T *y, int64_t n, int64_t stride, T v)
         y[i * stride] = v;
 }
 
-/* One contiguous row (x and y may be the same memory). */
-static void DFN(row)(const KSET *k, fss_op op, const T *x, int64_t n, T *y)
+#if FSS_DRIVER_F32
+/* logsumexp of a float row whose float-precision sum cannot guarantee 1 ULP
+ * (the result is small next to its terms and cancels): the sum again from
+ * exponentials taken in double, chunk by chunk through a stack buffer. */
+static double DFN(rest_in_double)(const fss_isa_kernels *isa, const float *x, int64_t n, float m, double *count)
 {
+    double buf[1024];
+    fss_dsum total = { 0.0, 0.0 };
+    *count = 0.0;
+    for (int64_t i = 0; i < n; i += 1024) {
+        const int64_t len = n - i < 1024 ? n - i : 1024;
+        for (int64_t j = 0; j < len; ++j)
+            buf[j] = (double)x[i + j];
+        fss_dsum_add(&total, isa->f64.row_sumexp(buf, len, (double)m, NULL, count));
+    }
+    return total.sum + total.comp;
+}
+#else
+/* The same for double rows, in long double with libm's expl: 80-bit on x86
+ * (11 more bits), no gain where long double is double (documented). Slow,
+ * and only taken for the rows whose result cancels. */
+static long double DFN(rest_in_longdouble)(const double *x, int64_t n, double m, double *count)
+{
+    long double total = 0.0L;
+    *count = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+        if (x[i] == m)
+            *count += 1.0;
+        else
+            total += expl((long double)x[i] - (long double)m);
+    }
+    return total;
+}
+#endif
+
+/* One contiguous row (x and y may be the same memory).
+ * softmax sums plain exponentials (its bound allows the rounding of x - m);
+ * log_softmax and logsumexp use the compensated ones, so log1p(rest) keeps
+ * the relative precision an output near 0 needs. */
+static void DFN(row)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, T *y)
+{
+    const KSET *k = &isa->TS;
     T m = k->row_max(x, n);
     double rest = 0.0, count = 0.0;
     int finite = isfinite(m);
     if (finite) {
-        rest = k->row_sumexp(x, n, m, op == FSS_SOFTMAX ? y : NULL, &count);
+        rest = op == FSS_SOFTMAX ? k->row_sumexp(x, n, m, y, &count) : k->row_sumexp_c(x, n, m, NULL, &count);
         if (isnan(rest))
             finite = 0, m = (T)NAN;
     }
@@ -53,15 +92,30 @@ static void DFN(row)(const KSET *k, fss_op op, const T *x, int64_t n, T *y)
         return;
     }
     rest += count - 1.0; /* other elements equal to the max each add exactly 1 */
-    if (op == FSS_SOFTMAX)
+    if (op == FSS_SOFTMAX) {
         k->row_scale(y, n, (T)(1.0 / (1.0 + rest)));
-    else if (op == FSS_LOG_SOFTMAX)
+    } else if (op == FSS_LOG_SOFTMAX) {
         k->row_logsub(x, n, m, (T)log1p(rest), y);
-    else
-        *y = (T)((double)m + log1p(rest));
+    } else {
+        double lse = (double)m + log1p(rest);
+        /* The exponentials carry < 1 ULP each, so log1p(rest) is within
+         * ~2 ULP * rest / (1 + rest) of exact: below the result's own ULP
+         * unless m and log1p(rest) cancel. Those rows are summed again in a
+         * wider type. */
+        if (fabs(lse) <= 2.5 * rest / (1.0 + rest)) {
+#if FSS_DRIVER_F32
+            rest = DFN(rest_in_double)(isa, x, n, m, &count) + (count - 1.0);
+            lse = (double)m + log1p(rest);
+#else
+            const long double r = DFN(rest_in_longdouble)(x, n, m, &count) + (count - 1.0);
+            lse = (double)((long double)m + log1pl(r));
+#endif
+        }
+        *y = (T)lse;
+    }
 }
 
-static void DFN(rows)(const KSET *k, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, int nt)
+static void DFN(rows)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, int nt)
 {
     const int64_t rows = sh.n_outer * sh.n_inner;
     const T *xb = (const T *)X.data;
@@ -124,7 +178,7 @@ static void DFN(columns)(const KSET *k, fss_op op, fss_shape3 sh, fss_view3 X, f
     (void)nt;
 }
 
-static int DFN(gather)(const KSET *k, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, int nt)
+static int DFN(gather)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, int nt)
 {
     const int64_t rows = sh.n_outer * sh.n_inner, n = sh.n_red;
     T *buffers = (T *)malloc((size_t)(n > 0 ? n : 1) * sizeof(T) * (size_t)nt);
@@ -162,8 +216,9 @@ static int DFN(gather)(const KSET *k, fss_op op, fss_shape3 sh, fss_view3 X, fss
     return FSS_OK;
 }
 
-static int DFN(run)(const KSET *k, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, int num_threads)
+static int DFN(run)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, int num_threads)
 {
+    const KSET *k = &isa->TS;
     const int64_t rows = sh.n_outer * sh.n_inner;
     if (rows == 0)
         return FSS_OK;
@@ -175,15 +230,19 @@ static int DFN(run)(const KSET *k, fss_op op, fss_shape3 sh, fss_view3 X, fss_vi
     const int y_rows_contig = op == FSS_LOGSUMEXP || Y.s_red == 1;
     const int y_cols_contig = op == FSS_LOGSUMEXP || Y.s_inner == 1;
     if (X.s_red == 1 && y_rows_contig) {
-        DFN(rows)(k, op, sh, X, Y, fss_threads_for(work, rows, num_threads));
+        DFN(rows)(isa, op, sh, X, Y, fss_threads_for(work, rows, num_threads));
         return FSS_OK;
     }
-    if (X.s_inner == 1 && y_cols_contig && sh.n_inner > 1) {
+    /* log_softmax / logsumexp need the compensated sums of the row kernels
+     * (their bounds leave no room for the rounding of x - m), which the column
+     * kernels do not have yet: those go through the gather walker. */
+    const int cols_ok = op == FSS_SOFTMAX;
+    if (X.s_inner == 1 && y_cols_contig && sh.n_inner > 1 && cols_ok) {
         const int64_t tasks = sh.n_outer * ((sh.n_inner + k->col_width - 1) / k->col_width);
         DFN(columns)(k, op, sh, X, Y, fss_threads_for(work, tasks, num_threads));
         return FSS_OK;
     }
-    return DFN(gather)(k, op, sh, X, Y, fss_threads_for(work, rows, num_threads));
+    return DFN(gather)(isa, op, sh, X, Y, fss_threads_for(work, rows, num_threads));
 }
 
 #undef DFN

@@ -5,9 +5,33 @@
 #include <omp.h>
 #endif
 
+/* GCC's libgomp cannot start a team in a child forked after the parent ran
+ * one (the child hangs). A fork handler marks the child, and the child then
+ * runs every call serially, without entering the OpenMP runtime. */
+static volatile int fss_forked_child = 0;
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+static void fss_mark_child(void) { fss_forked_child = 1; }
+void fss_runtime_init(void)
+{
+    static int registered = 0;
+    if (!registered) {
+        registered = 1;
+        pthread_atfork(NULL, NULL, fss_mark_child);
+    }
+}
+#else
+void fss_runtime_init(void) {}
+#endif
+
+int fss_in_forked_child(void) { return fss_forked_child; }
+
 int fss_default_threads(void)
 {
 #if defined(_OPENMP)
+    if (fss_forked_child)
+        return 1;
     return omp_get_max_threads();
 #else
     return 1;
@@ -16,6 +40,8 @@ int fss_default_threads(void)
 
 int fss_threads_for(int64_t work, int64_t units, int requested)
 {
+    if (fss_forked_child)
+        return 1;
     int64_t nt = requested > 0 ? requested : fss_default_threads();
     const int64_t by_work = work / FSS_MIN_ELEMS_PER_THREAD;
     if (nt > by_work)

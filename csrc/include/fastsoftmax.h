@@ -33,7 +33,15 @@ enum { FSS_OK = 0, FSS_ERR_NOMEM = -1, FSS_ERR_ARG = -2 };
 int fss_softmax_family(fss_op op, fss_dtype dtype, fss_shape3 shape, fss_view3 x, fss_view3 y,
                        int num_threads);
 
-/* ---- runtime ----------------------------------------------------------- */
+/* exp(x) for x <= 0 with the active kernel set's polynomial (for accuracy
+ * tests of the exp itself). */
+int fss_exp_nonpos(fss_dtype dtype, const void *x, int64_t n, void *y);
+
+/* ---- runtime ---------------------------------------------------------- */
+/* fss_runtime_init: call once at load (registers the fork handler that makes
+ * a forked child run serially; see driver/threads.c). */
+void fss_runtime_init(void);
+int fss_in_forked_child(void);
 /* Name of the kernel set in use ("scalar", "avx2", "avx512", "neon"). */
 const char *fss_isa_current(void);
 /* Kernel sets compiled into this build, best last; returns how many. */
@@ -49,6 +57,46 @@ int fss_openmp_enabled(void);
 const char *fss_openmp_description(void);
 /* Threads a call with num_threads=None would be allowed to use. */
 int fss_default_threads(void);
+
+/* ---- cross-entropy (driver/xent_driver.c) ---------------------------- */
+/* One call computes, for n_rows rows of n_classes logits (classes contiguous,
+ * rows x_row_stride elements apart), PyTorch's cross-entropy of softmax(x / T)
+ * and optionally its gradient with respect to x. Pointers marked "or NULL"
+ * are optional. All float arrays have the dtype `dtype`, except
+ * sample_weight (double).
+ *   hard targets: target (int64, n_rows), soft_target NULL; a row whose label
+ *                 equals ignore_index gets loss 0 and gradient 0. Labels must
+ *                 already be checked to lie in [0, n_classes) or be ignore_index.
+ *   soft targets: soft_target (n_rows x n_classes, row stride q_row_stride),
+ *                 target NULL; label_smoothing must already be folded in.
+ * Row loss  l_i = sample_weight_i * ((1 - eps) w_t (lse - z_t) + eps/C sum_j w_j (lse - z_j))
+ *           (hard) or sample_weight_i * sum_j q_j w_j (lse - z_j) (soft), with
+ *           z = x / T, lse computed as m + log1p(rest) so small losses keep
+ *           their relative precision.
+ * loss_rows (or NULL) receives l_i; *loss_sum (or NULL) receives sum_i l_i
+ * (accumulated in double). grad (or NULL; may be logits itself) receives
+ * grad_scale * d l_i / d x. Returns FSS_OK or an FSS_ERR_* code. */
+typedef struct {
+    fss_dtype dtype;
+    int64_t n_rows, n_classes;
+    const void *logits;
+    int64_t x_row_stride;
+    const int64_t *target;        /* or NULL */
+    const void *soft_target;      /* or NULL */
+    int64_t q_row_stride;
+    const void *weight;           /* n_classes class weights, or NULL */
+    double weight_sum;            /* sum of weight (n_classes when weight is NULL) */
+    const double *sample_weight;  /* n_rows, or NULL */
+    int64_t ignore_index;
+    double label_smoothing;       /* hard targets only */
+    double temperature;           /* > 0 */
+    double grad_scale;
+    void *loss_rows;              /* n_rows, or NULL */
+    void *grad;                   /* or NULL; may be logits */
+    int64_t grad_row_stride;
+} fss_xent_args;
+
+int fss_cross_entropy(const fss_xent_args *args, double *loss_sum, int num_threads);
 
 #ifdef __cplusplus
 }

@@ -20,6 +20,7 @@
  * accumulators' own growth */
 #define FSS_SUM_BLOCK 4096
 #include "softmax_kernels.h"
+#include "xent_kernels.h"
 #undef T
 #undef TS
 #undef V
@@ -39,9 +40,11 @@
 #define ACCT vdacc
 #define ACC(op) vdacc_##op
 /* double terms are summed in double: small blocks keep each lane's partial
- * sum short, the compensated sum across blocks does the rest */
-#define FSS_SUM_BLOCK 256
+ * sum short (16 terms per accumulator lane), the compensated sum across
+ * blocks does the rest */
+#define FSS_SUM_BLOCK (32 * VD_W)
 #include "softmax_kernels.h"
+#include "xent_kernels.h"
 #undef T
 #undef TS
 #undef V
@@ -57,7 +60,9 @@
     {                                                                                      \
         FSS_FN_OF(row_max, ts), FSS_FN_OF(row_sumexp, ts), FSS_FN_OF(row_scale, ts),       \
             FSS_FN_OF(row_expscale, ts), FSS_FN_OF(row_logsub, ts), FSS_FN_OF(col_stats, ts), \
-            FSS_FN_OF(col_scale, ts), FSS_FN_OF(col_logsub, ts), 2 * (width)               \
+            FSS_FN_OF(col_scale, ts), FSS_FN_OF(col_logsub, ts), 2 * (width),              \
+            FSS_FN_OF(row_sumexp_c, ts), FSS_FN_OF(row_gapdot, ts),                        \
+            FSS_FN_OF(row_scalesub, ts), FSS_FN_OF(row_multo, ts)                          \
     }
 
 const fss_isa_kernels FSS_CAT(fss_kernels_, FSS_ISA_SUFFIX) = {

@@ -28,6 +28,15 @@
         void (*col_logsub)(const T *x, int64_t n, int64_t rs, int64_t w, const T *m,        \
                            const T *L, T *y, int64_t ys);                                   \
         int64_t col_width;                                                                   \
+        /* ---- cross-entropy (kernels/xent_kernels.h) ---- */                              \
+        /* row_sumexp with exp(x - m) compensated for the rounding of x - m */               \
+        double (*row_sumexp_c)(const T *x, int64_t n, T m, T *e_out, double *count);         \
+        /* sum u*v*(m - x) (returned) and sum u*v (*uv_sum); u, v may be NULL (ones) */      \
+        double (*row_gapdot)(const T *x, int64_t n, T m, const T *u, const T *v,             \
+                             double *uv_sum);                                                \
+        /* y = y*a - b*u*v; u, v may be NULL (ones) */                                       \
+        void (*row_scalesub)(T *y, int64_t n, T a, T b, const T *u, const T *v);             \
+        void (*row_multo)(const T *x, int64_t n, T s, T *y); /* y = x*s (y may be x) */      \
     } fss_kernels_##TS;
 
 FSS_DECLARE_KERNEL_SET(float, f32)

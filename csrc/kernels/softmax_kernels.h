@@ -113,6 +113,11 @@ static void FSS_FN(row_logsub)(const T *x, int64_t n, T m, T L, T *y)
 /* ---- column kernels: the reduced axis is strided (rs), the columns of one
  * reduced position are contiguous; vectors run across up to 2*W columns. ---- */
 
+/* Rows summed per lane before a compensated add (see vdacc_kadd). */
+#ifndef FSS_COL_BLOCK
+#define FSS_COL_BLOCK 32
+#endif
+
 static inline V FSS_FN(col_load)(const T *p, int64_t w, T fill)
 {
     return w >= W ? VOP(loadu)(p) : VOP(load_part)(p, w, fill);
@@ -137,6 +142,7 @@ static void FSS_FN(col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *r
             m1 = VOP(max)(m1, FSS_FN(col_load)(row + W, w - W, ninf));
     }
     ACCT s0 = ACC(zero)(), s1 = ACC(zero)(), c0 = ACC(zero)(), c1 = ACC(zero)();
+    ACCT S0 = ACC(zero)(), S1 = ACC(zero)(), K0 = ACC(zero)(), K1 = ACC(zero)();
     for (int64_t i = 0; i < n; ++i) {
         const T *row = x + i * rs;
         const V x0 = FSS_FN(col_load)(row, w, ninf);
@@ -155,7 +161,16 @@ static void FSS_FN(col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *r
             if (e_out)
                 FSS_FN(col_store)(e_out + i * es + W, e1, w - W);
         }
+        if ((i + 1) % FSS_COL_BLOCK == 0) {
+            ACC(kadd)(&S0, &K0, s0);
+            ACC(kadd)(&S1, &K1, s1);
+            s0 = s1 = ACC(zero)();
+        }
     }
+    ACC(kadd)(&S0, &K0, s0);
+    ACC(kadd)(&S1, &K1, s1);
+    s0 = ACC(merge)(S0, K0);
+    s1 = ACC(merge)(S1, K1);
     VOP(storeu)(m_out, m0);
     VOP(storeu)(m_out + W, m1);
     ACC(store)(rest_out, s0);

@@ -19,6 +19,21 @@ static inline vdacc vdacc_add(vdacc acc, vd v) { return vd_add(acc, v); }
 static inline vdacc vdacc_merge(vdacc a, vdacc b) { return vd_add(a, b); }
 static inline double vdacc_hsum(vdacc a) { return vd_hsum(a); }
 static inline void vdacc_store(double *p, vdacc a) { vd_storeu(p, a); }
+/* Lane-wise compensated add of a non-negative block sum v into (*s, *c):
+ * Fast2Sum on (max, min), so no branch. Column kernels use it between blocks
+ * so a long strided column sums as accurately as a contiguous row. */
+static inline void vdacc_kadd(vdacc *s, vdacc *c, vdacc v)
+{
+    const vd t = vd_add(*s, v);
+    *c = vd_add(*c, vd_add(vd_sub(vd_max(*s, v), t), vd_min(*s, v)));
+    *s = t;
+}
+/* Float terms summed in double already carry 29 spare bits: a plain add. */
+static inline void vfacc_kadd(vfacc *s, vfacc *c, vfacc v)
+{
+    (void)c;
+    *s = vfacc_merge(*s, v);
+}
 
 /* Neumaier's compensated sum: block partial sums are combined with it, so the
  * error of a row sum does not grow with the row length. */

@@ -17,8 +17,12 @@ __version__ = "0.1.0"
 from . import _core
 from ._api import log_softmax, logsumexp, softmax
 from ._runtime import runtime, select_isa_from_environment, show_runtime
+from ._xent import cross_entropy
 
 select_isa_from_environment()
 del select_isa_from_environment
 
-__all__ = ["softmax", "log_softmax", "logsumexp", "runtime", "show_runtime", "__version__"]
+__all__ = [
+    "softmax", "log_softmax", "logsumexp", "cross_entropy", "runtime", "show_runtime",
+    "__version__",
+]

@@ -33,7 +33,7 @@ def _run_one_axis(op: int, x: np.ndarray, y: np.ndarray, axis: int, threads: int
         _core.softmax_family(op, x, y, v[0], v[1], v[2], threads)
         return
     # A layout the 3-D view cannot express: compute on C-ordered copies.
-    xc = np.ascontiguousarray(x)
+    xc = np.array(x, order="C")  # a fresh copy: aligned even when x is not
     yc = np.empty(y.shape, dtype=y.dtype)
     v = view3(xc, yc, axis, keeps)
     _core.softmax_family(op, xc, yc, v[0], v[1], v[2], threads)
@@ -194,7 +194,7 @@ def _lse_dtype(a: np.ndarray, b: object) -> np.dtype:
     dt = np.result_type(a, b) if b is not None else a.dtype
     if dt.kind in "biu":
         dt = np.dtype(np.float64)
-    return dt
+    return dt.newbyteorder("=")
 
 
 def logsumexp(
@@ -292,7 +292,14 @@ def _lse_numpy(aa, b, axes, dt, kdt, return_sign, kept_shape):
     if aa.size == 0:
         res = np.full(kept_shape, -np.inf, dtype=dt)
         return res, np.sign(res)
-    work = kdt if kdt is not None else dt
+    # One precision up from the result's (float32 -> float64, float64 ->
+    # longdouble) so weights and signs keep the kernels' ULP bounds.
+    if kdt == np.float32:
+        work = np.dtype(np.float64)
+    elif kdt == np.float64:
+        work = np.dtype(np.longdouble)
+    else:
+        work = dt
     a_w = aa.astype(work, copy=False)
     b_w = None
     if b is not None:

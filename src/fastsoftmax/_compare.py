@@ -123,9 +123,7 @@ class Implementation:
     kernels: Mapping[str, KernelFactory]
     version: str = ""
     multithreaded: bool = False
-    thread_control: Callable[[int], contextlib.AbstractContextManager[Any]] | None = (
-        None
-    )
+    thread_control: Callable[[int], contextlib.AbstractContextManager[Any]] | None = None
     description: str = ""
 
 
@@ -171,9 +169,7 @@ class FunctionSpec:
     make_problem: Callable[[np.random.Generator, ShapeCase, np.dtype[Any]], Problem]
 
 
-def _logits(
-    rng: np.random.Generator, case: ShapeCase, dtype: np.dtype[Any]
-) -> np.ndarray:
+def _logits(rng: np.random.Generator, case: ShapeCase, dtype: np.dtype[Any]) -> np.ndarray:
     """Seeded logits with a spread typical of classifier outputs."""
     x = rng.standard_normal(case.shape, dtype=np.float64) * 4.0
     return np.ascontiguousarray(x.astype(dtype))
@@ -182,9 +178,7 @@ def _logits(
 def _plain_problem(
     name: str,
 ) -> Callable[[np.random.Generator, ShapeCase, np.dtype[Any]], Problem]:
-    def make(
-        rng: np.random.Generator, case: ShapeCase, dtype: np.dtype[Any]
-    ) -> Problem:
+    def make(rng: np.random.Generator, case: ShapeCase, dtype: np.dtype[Any]) -> Problem:
         return Problem(name, _logits(rng, case, dtype), case.axis)
 
     return make
@@ -387,9 +381,7 @@ def _sklearn_implementation() -> Implementation:
 
     def factory(p: Problem, threads: int) -> Runner:
         if p.x.ndim != 2 or p.axis not in (-1, 1):
-            raise NotImplementedError(
-                "sklearn softmax works on rows of 2-D arrays only"
-            )
+            raise NotImplementedError("sklearn softmax works on rows of 2-D arrays only")
         return functools.partial(softmax, p.x, copy=True)
 
     return Implementation(
@@ -439,9 +431,7 @@ def available_implementations(
     names = list(DEFAULT_PEERS if peers is None else peers)
     unknown = [n for n in names if n not in _PEER_BUILDERS]
     if unknown:
-        raise ValueError(
-            f"peers: unknown peer(s) {unknown}; choose from {sorted(_PEER_BUILDERS)}"
-        )
+        raise ValueError(f"peers: unknown peer(s) {unknown}; choose from {sorted(_PEER_BUILDERS)}")
     impls = [reference if reference is not None else fastsoftmax_implementation()]
     notes: list[str] = []
     for name in names:
@@ -674,8 +664,7 @@ def _header_lines(impls: Sequence[Implementation], notes: Sequence[str]) -> list
         lines.append(f"{impl.name} {impl.version}: {impl.description}")
     lines.extend(notes)
     lines.append(
-        f"cells: median time per call, then peer time / {ref.name} time"
-        f" (> 1: {ref.name} is faster)"
+        f"cells: median time per call, then peer time / {ref.name} time (> 1: {ref.name} is faster)"
     )
     return lines
 
@@ -762,21 +751,15 @@ def run_comparison(
     func_names = list(FUNCTIONS if functions is None else functions)
     unknown = [f for f in func_names if f not in FUNCTIONS]
     if unknown:
-        raise ValueError(
-            f"functions: unknown function(s) {unknown}; choose from {list(FUNCTIONS)}"
-        )
+        raise ValueError(f"functions: unknown function(s) {unknown}; choose from {list(FUNCTIONS)}")
     cases = [
         s if isinstance(s, ShapeCase) else ShapeCase(tuple(s[0]), s[1])
-        for s in (
-            shapes if shapes is not None else (QUICK_SHAPES if quick else FULL_SHAPES)
-        )
+        for s in (shapes if shapes is not None else (QUICK_SHAPES if quick else FULL_SHAPES))
     ]
     dts = [
         np.dtype(d)
         for d in (
-            dtypes
-            if dtypes is not None
-            else (("float32",) if quick else ("float32", "float64"))
+            dtypes if dtypes is not None else (("float32",) if quick else ("float32", "float64"))
         )
     ]
     thread_counts = _resolve_threads(
@@ -870,11 +853,7 @@ class _TablePrinter:
             c.ljust(w) if i in (0, 1, 3) else c.rjust(w)
             for i, (c, w) in enumerate(zip(case_cells, _CASE_WIDTHS, strict=True))
         ]
-        return (
-            "  ".join(parts)
-            + " | "
-            + " | ".join(c.rjust(self.peer_width) for c in impl_cells)
-        )
+        return "  ".join(parts) + " | " + " | ".join(c.rjust(self.peer_width) for c in impl_cells)
 
     def header(self) -> str:
         head = self._line(_CASE_HEADERS, self.names)
@@ -893,9 +872,7 @@ class _TablePrinter:
         return text
 
     def row(self, record: Mapping[str, Any]) -> str:
-        return self._line(
-            _case_cells(record), [self.cell(record, n) for n in self.names]
-        )
+        return self._line(_case_cells(record), [self.cell(record, n) for n in self.names])
 
     def footer(self, results: Sequence[Mapping[str, Any]]) -> list[str]:
         lines = []
@@ -911,16 +888,11 @@ class _TablePrinter:
                 )
         if parts:
             lines.append(
-                f"geometric mean of peer time / {self.reference} time: "
-                + "; ".join(parts)
+                f"geometric mean of peer time / {self.reference} time: " + "; ".join(parts)
             )
         if any(r["mismatch"] for r in results):
-            lines.append(
-                "!: the result disagreed with the reference beyond a loose tolerance"
-            )
-        reasons = sorted(
-            {f"{n}: {why}" for r in results for n, why in r["skipped"].items()}
-        )
+            lines.append("!: the result disagreed with the reference beyond a loose tolerance")
+        reasons = sorted({f"{n}: {why}" for r in results for n, why in r["skipped"].items()})
         if reasons:
             lines.append("n/a: " + "; ".join(reasons))
         return lines
@@ -1002,9 +974,7 @@ def format_markdown(results: Sequence[Mapping[str, Any]]) -> str:
         f" (> 1 means {reference} is faster)."
     )
     if any(r["mismatch"] for r in results):
-        lines.append(
-            "\u2020 result disagreed with the reference beyond a loose tolerance."
-        )
+        lines.append("\u2020 result disagreed with the reference beyond a loose tolerance.")
     return "\n".join(lines) + "\n"
 
 
@@ -1070,6 +1040,7 @@ def plot_throughput(
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import EngFormatter
 
     if implementations is None:
         impls, _ = available_implementations(peers)
@@ -1098,14 +1069,12 @@ def plot_throughput(
                     "rows": rows,
                     "elements": problem.elements,
                     "throughput": {
-                        name: problem.elements / t
-                        for name, t in record["times"].items()
-                        if t > 0
+                        name: problem.elements / t for name, t in record["times"].items() if t > 0
                     },
                 }
             )
 
-    fig = Figure(figsize=(7.5, 4.8), layout="constrained")
+    fig = Figure(figsize=(9.0, 4.8), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     markers = "os^vDx+*"
@@ -1131,7 +1100,9 @@ def plot_throughput(
     ax.set_ylabel("throughput (elements / s)")
     thread_text = "1 thread" if n_threads == 1 else f"{n_threads} threads"
     ax.set_title(title or f"{function}, {dt.name}, {thread_text}")
+    ax.yaxis.set_major_formatter(EngFormatter(places=0))
+    ax.yaxis.set_minor_formatter(EngFormatter(places=0))
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    fig.legend(loc="outside right upper")
     fig.savefig(os.fspath(path), dpi=120)
     return data

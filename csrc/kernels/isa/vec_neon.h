@@ -70,6 +70,7 @@ static inline vd vd_sub(vd a, vd b) { return vsubq_f64(a, b); }
 static inline vd vd_mul(vd a, vd b) { return vmulq_f64(a, b); }
 static inline vd vd_fmadd(vd a, vd b, vd c) { return vfmaq_f64(c, a, b); }
 static inline vd vd_max(vd a, vd b) { return vbslq_f64(vcgtq_f64(a, b), a, b); }
+static inline vd vd_min(vd a, vd b) { return vminq_f64(a, b); }
 static inline double vd_hmax(vd a) { return vmaxvq_f64(a); }
 static inline double vd_hsum(vd a) { return vaddvq_f64(a); }
 static inline vdm vd_eq(vd a, vd b) { return vceqq_f64(a, b); }

@@ -61,6 +61,7 @@ static inline vd vd_sub(vd a, vd b) { return a - b; }
 static inline vd vd_mul(vd a, vd b) { return a * b; }
 static inline vd vd_fmadd(vd a, vd b, vd c) { return a * b + c; }
 static inline vd vd_max(vd a, vd b) { return a > b ? a : b; }
+static inline vd vd_min(vd a, vd b) { return a < b ? a : b; }
 static inline double vd_hmax(vd a) { return a; }
 static inline double vd_hsum(vd a) { return a; }
 static inline vdm vd_eq(vd a, vd b) { return a == b; }

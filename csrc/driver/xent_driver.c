@@ -1,0 +1,47 @@
+/* fss_cross_entropy: argument checks and type dispatch in front of the
+ * per-type cross-entropy drivers (xent_driver_body.h). */
+#include <math.h>
+#include <stdlib.h>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+#include "../dispatch/isa_select.h"
+#include "../include/fastsoftmax.h"
+#include "threads.h"
+
+#define FSS_DCAT_(a, b) a##b
+#define FSS_DCAT(a, b) FSS_DCAT_(a, b)
+
+#define T float
+#define TS f32
+#define KSET fss_kernels_f32
+#include "xent_driver_body.h"
+#undef T
+#undef TS
+#undef KSET
+
+#define T double
+#define TS f64
+#define KSET fss_kernels_f64
+#include "xent_driver_body.h"
+#undef T
+#undef TS
+#undef KSET
+
+int fss_cross_entropy(const fss_xent_args *a, double *loss_sum, int num_threads)
+{
+    if (a == NULL || a->n_rows < 0 || a->n_classes < 1 || a->logits == NULL)
+        return FSS_ERR_ARG;
+    if ((a->target == NULL) == (a->soft_target == NULL))
+        return FSS_ERR_ARG;
+    if (!(a->temperature > 0.0) || !(a->label_smoothing >= 0.0 && a->label_smoothing <= 1.0))
+        return FSS_ERR_ARG;
+    const fss_isa_kernels *k = fss_active_kernels();
+    if (a->dtype == FSS_FLOAT32)
+        return fss_xent_run_f32(&k->f32, a, loss_sum, num_threads);
+    if (a->dtype == FSS_FLOAT64)
+        return fss_xent_run_f64(&k->f64, a, loss_sum, num_threads);
+    return FSS_ERR_ARG;
+}

@@ -1,0 +1,148 @@
+/* The cross-entropy kernel bodies, written once against the vector layer.
+ *
+ * Included by kernels/instantiate.h right after softmax_kernels.h, with the
+ * same T / TS / V / VOP / ACC bindings (once for float, once for double).
+ * The cross-entropy driver (driver/xent_driver_body.h) combines them with the
+ * softmax row kernels through the kernel table. */
+
+#define FSS_FN(name) FSS_CAT(FSS_CAT(fss_##name##_, TS), FSS_CAT(_, FSS_ISA_SUFFIX))
+
+/* exp(x - m) with the rounding error of the subtraction folded back in:
+ * d = x - m is split exactly as hi + lo (Knuth's TwoSum), and
+ * exp(d) = exp(hi) * (1 + lo) to first order. Without this a term with
+ * |x - m| ~ 70 carries ~70 ULP of error, which is the whole loss of a
+ * confident prediction. lo is zeroed where hi < -1000 (exp is 0 there
+ * anyway; for x = -inf lo would be NaN); a NaN x still gives NaN. */
+static inline V FSS_FN(xent_expc)(V x, V vm, V vnm, V vlim)
+{
+    const V s = VOP(sub)(x, vm);
+    const V bb = VOP(sub)(s, x);
+    V lo = VOP(add)(VOP(sub)(x, VOP(sub)(s, bb)), VOP(sub)(vnm, bb));
+    lo = VOP(zero_where)(VOP(lt)(s, vlim), lo);
+    const V e = VOP(exp_nonpos)(s);
+    return VOP(fmadd)(e, lo, e);
+}
+
+/* row_sumexp with compensated exponentials: sum of exp(x - m) over the
+ * elements != m (the max-equal ones are counted in *count instead); e_out
+ * (may be NULL, may alias x) receives the compensated exp(x - m). */
+static double FSS_FN(row_sumexp_c)(const T *x, int64_t n, T m, T *e_out, double *restrict count)
+{
+    const V vm = VOP(set1)(m), vnm = VOP(set1)(-m);
+    const V vlim = VOP(set1)(-(T)1000);
+    fss_ksum total = { 0.0, 0.0 };
+    double cnt = 0.0;
+    int64_t i = 0;
+    while (i < n) {
+        const int64_t block_end = n - i > FSS_SUM_BLOCK ? i + FSS_SUM_BLOCK : n;
+        ACCT a0 = ACC(zero)(), a1 = ACC(zero)();
+        V c = VOP(set1)(0);
+        for (; i + 2 * W <= block_end; i += 2 * W) {
+            const V x0 = VOP(loadu)(x + i), x1 = VOP(loadu)(x + i + W);
+            const VM q0 = VOP(eq)(x0, vm), q1 = VOP(eq)(x1, vm);
+            const V e0 = FSS_FN(xent_expc)(x0, vm, vnm, vlim);
+            const V e1 = FSS_FN(xent_expc)(x1, vm, vnm, vlim);
+            if (e_out) {
+                VOP(storeu)(e_out + i, e0);
+                VOP(storeu)(e_out + i + W, e1);
+            }
+            a0 = ACC(add)(a0, VOP(zero_where)(q0, e0));
+            a1 = ACC(add)(a1, VOP(zero_where)(q1, e1));
+            c = VOP(add)(c, VOP(add)(VOP(one_where)(q0), VOP(one_where)(q1)));
+        }
+        for (; i < block_end; i += W) {
+            const int64_t left = block_end - i;
+            const V x0 = VOP(load_part)(x + i, left, -(T)INFINITY);
+            const VM q0 = VOP(eq)(x0, vm);
+            const V e0 = FSS_FN(xent_expc)(x0, vm, vnm, vlim);
+            if (e_out)
+                VOP(store_part)(e_out + i, e0, left);
+            a0 = ACC(add)(a0, VOP(zero_where)(q0, e0));
+            c = VOP(add)(c, VOP(one_where)(q0));
+        }
+        fss_ksum_add(&total, ACC(hsum)(ACC(merge)(a0, a1)));
+        cnt += ACC(hsum)(ACC(add)(ACC(zero)(), c));
+    }
+    *count += cnt;
+    return fss_ksum_value(&total);
+}
+
+/* sum_j u_j v_j (m - x_j) in double, and *uv_sum = sum_j u_j v_j; u and v
+ * may each be NULL (all ones). Every term of the first sum is >= 0 for
+ * non-negative u, v, so nothing cancels. Blocks of vector accumulators,
+ * compensated sums across blocks, a scalar tail. */
+static double FSS_FN(row_gapdot)(const T *x, int64_t n, T m, const T *u, const T *v, double *uv_sum)
+{
+    const V vm = VOP(set1)(m), one = VOP(set1)(1);
+    fss_ksum gt = { 0.0, 0.0 }, st = { 0.0, 0.0 };
+    const int64_t nv = n - n % (2 * W);
+    int64_t i = 0;
+    while (i < nv) {
+        const int64_t block_end = nv - i > FSS_SUM_BLOCK ? i + FSS_SUM_BLOCK : nv;
+        ACCT g0 = ACC(zero)(), g1 = ACC(zero)(), s0 = ACC(zero)(), s1 = ACC(zero)();
+        for (; i < block_end; i += 2 * W) {
+            V w0 = u ? VOP(loadu)(u + i) : one, w1 = u ? VOP(loadu)(u + i + W) : one;
+            if (v) {
+                w0 = VOP(mul)(w0, VOP(loadu)(v + i));
+                w1 = VOP(mul)(w1, VOP(loadu)(v + i + W));
+            }
+            g0 = ACC(add)(g0, VOP(mul)(w0, VOP(sub)(vm, VOP(loadu)(x + i))));
+            g1 = ACC(add)(g1, VOP(mul)(w1, VOP(sub)(vm, VOP(loadu)(x + i + W))));
+            s0 = ACC(add)(s0, w0);
+            s1 = ACC(add)(s1, w1);
+        }
+        fss_ksum_add(&gt, ACC(hsum)(ACC(merge)(g0, g1)));
+        fss_ksum_add(&st, ACC(hsum)(ACC(merge)(s0, s1)));
+    }
+    for (; i < n; ++i) {
+        T w = u ? u[i] : (T)1;
+        if (v)
+            w = w * v[i];
+        fss_ksum_add(&gt, (double)(w * (m - x[i])));
+        fss_ksum_add(&st, (double)w);
+    }
+    /* an infinite term turns Neumaier's compensation into NaN: keep the inf */
+    const double g = fss_ksum_value(&gt), us = fss_ksum_value(&st);
+    *uv_sum = isnan(us) ? st.sum : us;
+    return isnan(g) ? gt.sum : g;
+}
+
+/* y = y * a - b * u * v (u, v may each be NULL: all ones). */
+static void FSS_FN(row_scalesub)(T *restrict y, int64_t n, T a, T b, const T *u, const T *v)
+{
+    const V va = VOP(set1)(a), vb = VOP(set1)(b);
+    int64_t i = 0;
+    for (; i + W <= n; i += W) {
+        V t = vb;
+        if (u)
+            t = VOP(mul)(t, VOP(loadu)(u + i));
+        if (v)
+            t = VOP(mul)(t, VOP(loadu)(v + i));
+        VOP(storeu)(y + i, VOP(sub)(VOP(mul)(VOP(loadu)(y + i), va), t));
+    }
+    if (i < n) {
+        const int64_t left = n - i;
+        V t = vb;
+        if (u)
+            t = VOP(mul)(t, VOP(load_part)(u + i, left, 0));
+        if (v)
+            t = VOP(mul)(t, VOP(load_part)(v + i, left, 0));
+        VOP(store_part)(y + i, VOP(sub)(VOP(mul)(VOP(load_part)(y + i, left, 0), va), t), left);
+    }
+}
+
+/* y = x * s (y may be x). */
+static void FSS_FN(row_multo)(const T *x, int64_t n, T s, T *y)
+{
+    const V vs = VOP(set1)(s);
+    int64_t i = 0;
+    for (; i + 2 * W <= n; i += 2 * W) {
+        const V x0 = VOP(loadu)(x + i), x1 = VOP(loadu)(x + i + W);
+        VOP(storeu)(y + i, VOP(mul)(x0, vs));
+        VOP(storeu)(y + i + W, VOP(mul)(x1, vs));
+    }
+    for (; i < n; i += W)
+        VOP(store_part)(y + i, VOP(mul)(VOP(load_part)(x + i, n - i, 0), vs), n - i);
+}
+
+#undef FSS_FN

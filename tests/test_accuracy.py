@@ -1,0 +1,126 @@
+"""The accuracy contract, in ULPs of the output dtype, against the wide
+reference (float64 for float16/float32 inputs, long double for float64).
+
+The bounds are the single table ``reference.ULP_BOUNDS`` (with the shift
+allowance of ``reference.SHIFT_ALLOWANCE``); nothing here has its own
+tolerance.  Inputs of the near-zero tests are built so that x - max is exact
+in the input precision: there the shift allowance is zero (asserted) and the
+bare ULP bound applies.
+"""
+
+import numpy as np
+import pytest
+import reference as ref
+from helpers import FLOAT_DTYPES, NAMES, call, random_array
+
+import fastsoftmax as fs
+
+
+def _ids(v):
+    return getattr(v, "__name__", str(v))
+
+
+def _assert_exact_shift(name, x, axis):
+    allowance = ref.shift_allowance(name, x, axis=axis)
+    assert np.all(allowance == 0), "test input must have exact x - max"
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=_ids)
+@pytest.mark.parametrize("name", NAMES)
+def test_random_rows_and_columns(name, dtype, isa, rng):
+    for n in (2, 9, 100, 2049):
+        for scale in (1, 10, 100):
+            if dtype == np.float16 and scale == 100:
+                continue  # float16 spacing near 100s is 0.06: same as scale 10
+            x = random_array(rng, (8, n), dtype, scale=scale)
+            ctx = f"{isa} n={n} scale={scale}"
+            ref.check_accuracy(name, call(name, x, axis=-1), x, axis=-1, context=f"rows {ctx}")
+            xt = np.ascontiguousarray(x.T)
+            ref.check_accuracy(name, call(name, xt, axis=0), xt, axis=0, context=f"columns {ctx}")
+
+
+# --------------------------------------------------------------------------
+# outputs near zero
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=_ids)
+def test_log_softmax_dominant_class_exact_example(dtype, isa):
+    """x = [0, -20, -30]: log_softmax[0] = -log1p(e^-20 + e^-30) ~ -2.06e-9,
+    to 4 ULP (log(sum) would give 0 or be off by millions of ULPs)."""
+    x = np.array([0.0, -20.0, -30.0], dtype=dtype)
+    got = fs.log_softmax(x)
+    assert got[0] < 0
+    ref.check_accuracy("log_softmax", got, x, context=isa)
+    # the same through the column walker and with the dominant class last
+    col = np.ascontiguousarray(np.tile(x[::-1], (5, 1)).T)
+    ref.check_accuracy(
+        "log_softmax", fs.log_softmax(col, axis=0), col, axis=0, context=f"{isa} columns"
+    )
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=_ids)
+@pytest.mark.parametrize("n", [3, 17, 1000])
+def test_log_softmax_near_zero_outputs(dtype, n, isa, rng):
+    """One dominant element per row (the max is an integer m, the others
+    m - k with integer k in [12, 40]: x - max exact), rows and columns."""
+    lo, hi = (12, 40) if dtype != np.float16 else (4, 11)
+    m = rng.integers(-50, 50, size=(6, 1))
+    x = (m - rng.integers(lo, hi, size=(6, n))).astype(dtype)
+    top = rng.integers(0, n, size=6)
+    x[np.arange(6), top] = m[:, 0]
+    _assert_exact_shift("log_softmax", x, -1)
+    got = fs.log_softmax(x, axis=-1)
+    assert np.all(got[np.arange(6), top] < 0)
+    ref.check_accuracy("log_softmax", got, x, axis=-1, context=f"{isa} rows")
+    xt = np.ascontiguousarray(x.T)
+    ref.check_accuracy(
+        "log_softmax", fs.log_softmax(xt, axis=0), xt, axis=0, context=f"{isa} columns"
+    )
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=_ids)
+def test_logsumexp_near_zero(dtype, isa, rng):
+    """Pairs of values around -0.5: logsumexp in [0.09, 0.29], where
+    max + log1p(rest) cancels; differences are exact (Sterbenz)."""
+    x = rng.uniform(-0.6, -0.4, size=(200, 2)).astype(dtype)
+    got = fs.logsumexp(x, axis=-1)
+    assert np.all((got > 0.05) & (got < 0.35))
+    ref.check_accuracy("logsumexp", got, x, axis=-1, context=f"{isa} rows")
+    xt = np.ascontiguousarray(x.T)
+    ref.check_accuracy("logsumexp", fs.logsumexp(xt, axis=0), xt, axis=0, context=f"{isa} columns")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=_ids)
+def test_softmax_subnormal_outputs(dtype, isa):
+    """Outputs below the normal range are rounded like any other (numpy's exp
+    and so scipy produce them); no flush to zero."""
+    if dtype == np.float32:
+        x = np.array([0.0, -88.0, -95.0, -100.0, -103.0], dtype)
+    else:
+        x = np.array([0.0, -709.0, -720.0, -740.0, -744.0], dtype)
+    got = fs.softmax(x)
+    assert np.all(got[1:] > 0)
+    ref.check_accuracy("softmax", got, x, context=isa)
+    row = np.tile(x, (3, 7))  # longer rows: the values land in vector bodies
+    ref.check_accuracy("softmax", fs.softmax(row, axis=-1), row, axis=-1, context=isa)
+
+
+# --------------------------------------------------------------------------
+# long rows and columns
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=_ids)
+@pytest.mark.parametrize("name", NAMES)
+def test_long_rows_1e5(name, dtype, isa, rng):
+    x = random_array(rng, (2, 100_000), dtype, scale=4)
+    ref.check_accuracy(name, call(name, x, axis=-1), x, axis=-1, context=f"{isa} rows")
+    y = random_array(rng, (20_000, 5), dtype, scale=4)
+    ref.check_accuracy(name, call(name, y, axis=0), y, axis=0, context=f"{isa} columns")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=_ids)
+@pytest.mark.parametrize("name", NAMES)
+def test_row_of_one_million(name, dtype, isa, rng):
+    """Sum error must not grow with length; also split across two threads."""
+    x = random_array(rng, (1_000_000,), dtype, scale=2)
+    for nt in (None, 2):
+        got = call(name, x, num_threads=nt)
+        ref.check_accuracy(name, got, x, context=f"{isa} n=1e6 num_threads={nt}")
