@@ -14,7 +14,7 @@ array([[0.26894142, 0.73105858],
 
 __version__ = "0.1.0"
 
-from . import _core
+from . import _core  # noqa: F401  (fastsoftmax._core.set_isa / get_isa for tests)
 from ._api import log_softmax, logsumexp, softmax
 from ._runtime import runtime, select_isa_from_environment, show_runtime
 from ._xent import cross_entropy

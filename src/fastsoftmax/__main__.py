@@ -10,7 +10,9 @@ from ._runtime import show_runtime
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fastsoftmax", description=__doc__)
     parser.add_argument("--runtime-only", action="store_true", help="print the runtime and stop")
-    parser.add_argument("--full", action="store_true", help="run the full comparison, not the quick one")
+    parser.add_argument(
+        "--full", action="store_true", help="run the full comparison, not the quick one"
+    )
     args = parser.parse_args(argv)
     show_runtime()
     if args.runtime_only:

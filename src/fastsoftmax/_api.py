@@ -81,7 +81,9 @@ def _elementwise(op: int, x: object, axis: object, out: object, num_threads: obj
     for d in axes:
         n_red *= xa.shape[d]
     if n_red == 0 and xa.ndim > 0:
-        raise ValueError(f"x: {name} over a zero-size axis is undefined (the maximum has no identity)")
+        raise ValueError(
+            f"x: {name} over a zero-size axis is undefined (the maximum has no identity)"
+        )
     kdt = compute_dtype(result_dtype)
 
     if kdt is None:
@@ -117,7 +119,10 @@ def _elementwise(op: int, x: object, axis: object, out: object, num_threads: obj
 
 
 def softmax(
-    x: object, axis: int | tuple[int, ...] | None = None, *, out: np.ndarray | None = None,
+    x: object,
+    axis: int | tuple[int, ...] | None = None,
+    *,
+    out: np.ndarray | None = None,
     num_threads: int | None = None,
 ) -> np.ndarray:
     r"""Softmax of ``x`` along ``axis``: ``exp(x) / sum(exp(x))``, computed stably.
@@ -154,7 +159,10 @@ def softmax(
 
 
 def log_softmax(
-    x: object, axis: int | tuple[int, ...] | None = None, *, out: np.ndarray | None = None,
+    x: object,
+    axis: int | tuple[int, ...] | None = None,
+    *,
+    out: np.ndarray | None = None,
     num_threads: int | None = None,
 ) -> np.ndarray:
     r"""Logarithm of the softmax, ``x - logsumexp(x)``, accurate near 0.
@@ -198,8 +206,13 @@ def _lse_dtype(a: np.ndarray, b: object) -> np.dtype:
 
 
 def logsumexp(
-    a: object, axis: int | tuple[int, ...] | None = None, b: object = None,
-    keepdims: bool = False, return_sign: bool = False, *, out: np.ndarray | None = None,
+    a: object,
+    axis: int | tuple[int, ...] | None = None,
+    b: object = None,
+    keepdims: bool = False,
+    return_sign: bool = False,
+    *,
+    out: np.ndarray | None = None,
     num_threads: int | None = None,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     r"""``log(sum(b * exp(a)))`` along ``axis``, without overflow and accurate near 0.
@@ -257,7 +270,9 @@ def logsumexp(
         aa = np.broadcast_to(aa, shape)
     axes = normalize_axes(axis, aa.ndim)
     kept_shape = tuple(1 if d in axes else n for d, n in enumerate(aa.shape))
-    res_shape = kept_shape if keepdims else tuple(n for d, n in enumerate(aa.shape) if d not in axes)
+    res_shape = (
+        kept_shape if keepdims else tuple(n for d, n in enumerate(aa.shape) if d not in axes)
+    )
     if out is not None:
         check_out(out, res_shape, dt)
 

@@ -19,7 +19,9 @@ def as_input_array(x: object, name: str) -> np.ndarray:
     arr = np.asarray(x)
     kind = arr.dtype.kind
     if kind not in "biufc":
-        raise TypeError(f"{name}: unsupported dtype {arr.dtype} (expected a real or complex numeric array)")
+        raise TypeError(
+            f"{name}: unsupported dtype {arr.dtype} (expected a real or complex numeric array)"
+        )
     return arr
 
 
@@ -71,13 +73,17 @@ def normalize_threads(num_threads: object) -> int:
     try:
         n = operator.index(num_threads)
     except TypeError:
-        raise TypeError(f"num_threads: expected None or a positive int, got {num_threads!r}") from None
+        raise TypeError(
+            f"num_threads: expected None or a positive int, got {num_threads!r}"
+        ) from None
     if n < 1:
         raise ValueError(f"num_threads: must be a positive int or None, got {n}")
     return min(n, 1 << 16)
 
 
-def check_out(out: object, shape: tuple[int, ...], dtype: np.dtype, name: str = "out") -> np.ndarray:
+def check_out(
+    out: object, shape: tuple[int, ...], dtype: np.dtype, name: str = "out"
+) -> np.ndarray:
     """Validate a caller's output array: exact shape and dtype, writeable."""
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{name}: expected a numpy.ndarray, got {type(out).__name__}")

@@ -72,11 +72,16 @@ def show_runtime() -> None:
     env = os.environ.get(ISA_ENV)
     lines = [
         f"fastsoftmax {info['version']}",
-        f"  kernels in use : {info['isa']}" + (f"  ({ISA_ENV}={env})" if env else "  (best supported)"),
+        f"  kernels in use : {info['isa']}"
+        + (f"  ({ISA_ENV}={env})" if env else "  (best supported)"),
         f"  compiled in    : {', '.join(info['isa_compiled'])}",
         f"  supported here : {', '.join(info['isa_supported'])}",
         f"  OpenMP         : {'on, ' + info['openmp_runtime'] if info['openmp'] else 'off'}",
         f"  default threads: {info['max_threads']}"
-        + (f"  (OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']})" if "OMP_NUM_THREADS" in os.environ else ""),
+        + (
+            f"  (OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']})"
+            if "OMP_NUM_THREADS" in os.environ
+            else ""
+        ),
     ]
     print("\n".join(lines))
