@@ -7,6 +7,7 @@ every parameter:
 - ``AxisLayout``: function x shape x axis x memory layout, float32, one thread.
 - ``Threads``: function x shape x thread count, float32.
 - ``OutArgument``: function x dtype with a preallocated ``out=``.
+- ``CrossEntropy``: loss, or loss and gradient, x dtype x shape (class labels).
 - ``PeerNumpyNaive``, ``PeerScipy``: the peers on the ``Rowwise`` grid.
 - ``PeerTorch``: PyTorch on the ``Threads`` grid plus the small shape.
 - ``Runtime``: records the ISA, OpenMP runtime and thread count in the results.
@@ -30,9 +31,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 FUNCTIONS = ["softmax", "log_softmax", "logsumexp"]
-# cross_entropy: add "cross_entropy" to a class's function list once the
-# package has it, with a target array built in _Base._bind (see the comment
-# there).
 DTYPES = ["float32", "float64"]
 SHAPES = {
     "small 32x10": (32, 10),
@@ -183,6 +181,32 @@ class OutArgument:
 
     def time_call(self, function: str, dtype: str) -> None:
         """Time one call."""
+        self.call()
+
+
+class CrossEntropy(_Base):
+    """Fused cross-entropy (mean over rows) of integer labels, optionally with the gradient."""
+
+    params: ClassVar[list[list[Any]]] = [
+        ["loss", "loss+grad"],
+        DTYPES,
+        ["medium 1024x1000", "vocab 256x32000"],
+    ]
+    param_names: ClassVar[list[str]] = ["output", "dtype", "shape"]
+
+    def setup(self, output: str, dtype: str, shape: str) -> None:
+        """Build logits and labels and make the warm-up call."""
+        import fastsoftmax
+
+        func = getattr(fastsoftmax, "cross_entropy", None)
+        if func is None:
+            raise NotImplementedError("fastsoftmax has no cross_entropy")
+        x = _make_input(SHAPES[shape], dtype, "C")
+        target = np.random.default_rng(SEED).integers(0, x.shape[-1], size=x.shape[0])
+        self.elements = x.size
+        self.call = functools.partial(
+            func, x, target, return_grad=output == "loss+grad", num_threads=1
+        )
         self.call()
 
 

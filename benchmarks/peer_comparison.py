@@ -25,7 +25,7 @@ from typing import Any
 # this folder during discovery, and this one must import even where the
 # installed fastsoftmax has no _compare module (older commits).
 
-FUNCTION_NAMES = ("softmax", "log_softmax", "logsumexp")
+FUNCTION_NAMES = ("softmax", "log_softmax", "logsumexp", "cross_entropy", "cross_entropy_grad")
 
 
 def _csv(text: str) -> list[str]:
@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--functions",
         type=_csv,
         default=None,
-        help=f"operations, from {','.join(FUNCTION_NAMES)} (default all)",
+        help=f"operations, from {','.join(FUNCTION_NAMES)} (default the first three)",
     )
     p.add_argument(
         "--shapes",
@@ -146,9 +146,29 @@ def main(argv: list[str] | None = None) -> int:
     int
         Exit status.
     """
-    from fastsoftmax._compare import format_markdown, plot_throughput, run_comparison
+    import numpy as np
 
-    args = build_parser().parse_args(argv)
+    from fastsoftmax._compare import (
+        DEFAULT_PEERS,
+        FUNCTIONS,
+        format_markdown,
+        plot_throughput,
+        run_comparison,
+    )
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for name in args.functions or ():
+        if name not in FUNCTIONS:
+            parser.error(f"--functions: unknown {name!r}; choose from {','.join(FUNCTIONS)}")
+    for name in args.peers or ():
+        if name not in DEFAULT_PEERS:
+            parser.error(f"--peers: unknown {name!r}; choose from {','.join(DEFAULT_PEERS)}")
+    for name in args.dtype or ():
+        try:
+            np.dtype(name)
+        except TypeError:
+            parser.error(f"--dtype: unknown dtype {name!r}")
     if not args.no_table:
         results = run_comparison(
             args.quick,

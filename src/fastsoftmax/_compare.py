@@ -42,6 +42,7 @@ from typing import Any, TextIO
 import numpy as np
 
 __all__ = [
+    "DEFAULT_FUNCTIONS",
     "FULL_SHAPES",
     "FUNCTIONS",
     "QUICK_SHAPES",
@@ -184,19 +185,40 @@ def _plain_problem(
     return make
 
 
-#: Operations compared, by name.
-#:
-#: To add ``cross_entropy``: register a FunctionSpec here whose make_problem
-#: puts the class labels in ``Problem.extra["target"]`` (for example
-#: ``rng.integers(0, x.shape[axis], size=...)``), then add a
-#: ``"cross_entropy"`` kernel factory to the implementations that have one
-#: (``_fastsoftmax_kernels``, ``_numpy_kernels``, ``_torch_kernels`` with
-#: ``torch.nn.functional.cross_entropy``). Implementations without it show
-#: "n/a"; nothing else needs to change.
+def _labelled_problem(
+    name: str,
+) -> Callable[[np.random.Generator, ShapeCase, np.dtype[Any]], Problem]:
+    """Logits plus integer class labels in ``extra["target"]`` (classes along the axis)."""
+
+    def make(rng: np.random.Generator, case: ShapeCase, dtype: np.dtype[Any]) -> Problem:
+        x = _logits(rng, case, dtype)
+        axis = case.axis % x.ndim
+        batch = x.shape[:axis] + x.shape[axis + 1 :]
+        target = rng.integers(0, x.shape[axis], size=batch, dtype=np.int64)
+        return Problem(name, x, case.axis, {"target": target})
+
+    return make
+
+
+#: Operations compared, by name. A new operation needs a FunctionSpec here
+#: and a kernel factory under the same name in the implementations that have
+#: it; the others show "n/a". The cross-entropy entries take the class axis
+#: from the shape case and mean reduction (the default of fastsoftmax and
+#: PyTorch); ``cross_entropy_grad`` also returns the gradient with respect to
+#: the logits (PyTorch: forward and ``backward()``).
 FUNCTIONS: dict[str, FunctionSpec] = {
-    name: FunctionSpec(name, _plain_problem(name))
-    for name in ("softmax", "log_softmax", "logsumexp")
+    **{
+        name: FunctionSpec(name, _plain_problem(name))
+        for name in ("softmax", "log_softmax", "logsumexp")
+    },
+    "cross_entropy": FunctionSpec("cross_entropy", _labelled_problem("cross_entropy")),
+    "cross_entropy_grad": FunctionSpec(
+        "cross_entropy_grad", _labelled_problem("cross_entropy_grad")
+    ),
 }
+
+#: Operations of the default (and quick) comparison.
+DEFAULT_FUNCTIONS: tuple[str, ...] = ("softmax", "log_softmax", "logsumexp")
 
 #: Shapes of the full comparison.
 FULL_SHAPES: tuple[ShapeCase, ...] = (
@@ -236,10 +258,28 @@ def _fastsoftmax_kernels(module: Any) -> dict[str, KernelFactory]:
 
         return factory
 
-    kernels = {name: bind(name) for name in ("softmax", "log_softmax", "logsumexp")}
-    # cross_entropy: add a factory here once fastsoftmax.cross_entropy exists,
-    # e.g. functools.partial(module.cross_entropy, p.x, p.extra["target"],
-    # axis=p.axis, num_threads=threads).
+    kernels = {
+        name: bind(name)
+        for name in ("softmax", "log_softmax", "logsumexp")
+        if hasattr(module, name)
+    }
+    if hasattr(module, "cross_entropy"):
+
+        def xent(return_grad: bool) -> KernelFactory:
+            def factory(p: Problem, threads: int) -> Runner:
+                return functools.partial(
+                    module.cross_entropy,
+                    p.x,
+                    p.extra["target"],
+                    axis=-1 if p.axis is None else p.axis,
+                    return_grad=return_grad,
+                    num_threads=threads,
+                )
+
+            return factory
+
+        kernels["cross_entropy"] = xent(False)
+        kernels["cross_entropy_grad"] = xent(True)
     return kernels
 
 
@@ -292,6 +332,24 @@ def _numpy_logsumexp(x: np.ndarray, axis: int | None) -> np.ndarray:
     return np.squeeze(r, axis=axis)
 
 
+def _numpy_cross_entropy(x: np.ndarray, target: np.ndarray, axis: int) -> np.floating[Any]:
+    lsm = _numpy_log_softmax(x, axis)
+    picked = np.take_along_axis(lsm, np.expand_dims(target, axis), axis)
+    return -np.mean(picked)
+
+
+def _numpy_cross_entropy_grad(
+    x: np.ndarray, target: np.ndarray, axis: int
+) -> tuple[np.floating[Any], np.ndarray]:
+    lsm = _numpy_log_softmax(x, axis)
+    idx = np.expand_dims(target, axis)
+    loss = -np.mean(np.take_along_axis(lsm, idx, axis))
+    grad = np.exp(lsm)
+    np.put_along_axis(grad, idx, np.take_along_axis(grad, idx, axis) - 1, axis)
+    grad /= max(target.size, 1)
+    return loss, grad
+
+
 def _numpy_implementation() -> Implementation:
     funcs = {
         "softmax": _numpy_softmax,
@@ -305,9 +363,18 @@ def _numpy_implementation() -> Implementation:
 
         return factory
 
+    def bind_xent(func: Callable[[np.ndarray, np.ndarray, int], Any]) -> KernelFactory:
+        def factory(p: Problem, threads: int) -> Runner:
+            return functools.partial(func, p.x, p.extra["target"], -1 if p.axis is None else p.axis)
+
+        return factory
+
+    kernels = {name: bind(f) for name, f in funcs.items()}
+    kernels["cross_entropy"] = bind_xent(_numpy_cross_entropy)
+    kernels["cross_entropy_grad"] = bind_xent(_numpy_cross_entropy_grad)
     return Implementation(
         name="numpy",
-        kernels={name: bind(f) for name, f in funcs.items()},
+        kernels=kernels,
         version=np.__version__,
         description="NumPy naive: x - max, exp, sum, divide (single-threaded)",
     )
@@ -364,10 +431,42 @@ def _torch_implementation() -> Implementation:
         finally:
             torch.set_num_threads(old)
 
-    # cross_entropy: torch.nn.functional.cross_entropy(t, torch.from_numpy(target))
+    def class_dim_view(p: Problem) -> tuple[Any, Any, bool]:
+        """Logits with the classes where torch expects them (dim 1, or 0 if 1-D).
+
+        Returns the logits tensor, the target tensor and whether the logits
+        are a transposed view of ``p.x``.
+        """
+        x, axis = p.x, (-1 if p.axis is None else p.axis) % p.x.ndim
+        transposed = x.ndim == 2 and axis == 0
+        if x.ndim > 2 and axis != 1:
+            raise NotImplementedError("torch cross_entropy wants the classes in dim 1")
+        t = torch.from_numpy(x.T if transposed else x)
+        return t, torch.from_numpy(np.asarray(p.extra["target"])), transposed
+
+    def xent(p: Problem, threads: int) -> Runner:
+        t, target, _ = class_dim_view(p)
+        return functools.partial(torch.nn.functional.cross_entropy, t, target)
+
+    def xent_grad(p: Problem, threads: int) -> Runner:
+        t, target, transposed = class_dim_view(p)
+        leaf = t.detach().requires_grad_(True)
+
+        def run() -> tuple[Any, Any]:
+            leaf.grad = None
+            loss = torch.nn.functional.cross_entropy(leaf, target)
+            loss.backward()
+            grad = leaf.grad
+            return loss, (grad.T if transposed else grad)
+
+        return run
+
+    kernels: dict[str, KernelFactory] = {name: bind(f) for name, f in funcs.items()}
+    kernels["cross_entropy"] = xent
+    kernels["cross_entropy_grad"] = xent_grad
     return Implementation(
         name="torch",
-        kernels={name: bind(f) for name, f in funcs.items()},
+        kernels=kernels,
         version=str(torch.__version__),
         multithreaded=True,
         thread_control=thread_control,
@@ -568,14 +667,26 @@ def _tolerance(dtype: np.dtype[Any]) -> tuple[float, float]:
     return 1e-3, 1e-5
 
 
-def _agrees(result: object, expected: np.ndarray, dtype: np.dtype[Any]) -> bool:
+def _as_float64(result: object) -> list[np.ndarray]:
+    """Convert a result (array, scalar, tensor, or a tuple of them) to float64 arrays."""
+    parts = result if isinstance(result, tuple | list) else (result,)
+    out = []
+    for part in parts:
+        if hasattr(part, "detach"):  # a torch tensor, maybe requiring grad
+            part = part.detach().cpu().numpy()
+        out.append(np.asarray(part, dtype=np.float64))
+    return out
+
+
+def _agrees(result: object, expected: list[np.ndarray], dtype: np.dtype[Any]) -> bool:
     rtol, atol = _tolerance(dtype)
     try:
-        got = np.asarray(result, dtype=np.float64)
-    except (TypeError, ValueError):
+        got = _as_float64(result)
+    except (TypeError, ValueError, RuntimeError):
         return False
-    return got.shape == expected.shape and bool(
-        np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
+    return len(got) == len(expected) and all(
+        g.shape == e.shape and bool(np.allclose(g, e, rtol=rtol, atol=atol, equal_nan=True))
+        for g, e in zip(got, expected, strict=True)
     )
 
 
@@ -598,7 +709,7 @@ def _compare_case(
     runners: dict[str, Runner] = {}
     skipped: dict[str, str] = {}
     mismatch: list[str] = []
-    expected: np.ndarray | None = None
+    expected: list[np.ndarray] | None = None
     for impl in impls:
         factory = impl.kernels.get(problem.function)
         if factory is None:
@@ -614,7 +725,7 @@ def _compare_case(
             skipped[impl.name] = f"error: {type(exc).__name__}: {exc}"
             continue
         if expected is None:
-            expected = np.asarray(result, dtype=np.float64)
+            expected = _as_float64(result)
         elif not _agrees(result, expected, problem.x.dtype):
             mismatch.append(impl.name)
         runners[impl.name] = run
@@ -635,6 +746,7 @@ def _compare_case(
         "threads": threads,
         "elements": problem.elements,
         "reference": ref_name,
+        "implementations": [impl.name for impl in impls],
         "times": times,
         "repeats": {name: n for name, (_, n) in timed.items()},
         "speedup": speedup,
@@ -704,7 +816,9 @@ def run_comparison(
         A short run (a few shapes, float32, one thread, 0.05 s per
         implementation and case) that finishes in seconds.
     functions : sequence of str, optional
-        Operations to compare; default all of :data:`FUNCTIONS`.
+        Operations to compare, keys of :data:`FUNCTIONS`; default
+        :data:`DEFAULT_FUNCTIONS` (softmax, log_softmax, logsumexp). Add
+        ``"cross_entropy"`` / ``"cross_entropy_grad"`` for the loss.
     shapes : sequence of ShapeCase or (shape, axis), optional
         Inputs; default :data:`FULL_SHAPES` (:data:`QUICK_SHAPES` if quick).
     dtypes : sequence of dtype-like, optional
@@ -736,7 +850,8 @@ def run_comparison(
     -------
     list of dict
         One record per case with keys ``function``, ``shape``, ``axis``,
-        ``dtype``, ``threads``, ``elements``, ``reference``, ``times``
+        ``dtype``, ``threads``, ``elements``, ``reference``,
+        ``implementations`` (names in table order), ``times``
         (name -> median seconds per call), ``repeats``, ``speedup`` (peer
         name -> peer time / reference time), ``skipped`` (name -> reason) and
         ``mismatch`` (names whose result disagreed with the reference).
@@ -748,7 +863,7 @@ def run_comparison(
         impls, notes = list(implementations), []
     if not impls:
         raise ValueError("implementations: need at least one implementation")
-    func_names = list(FUNCTIONS if functions is None else functions)
+    func_names = list(DEFAULT_FUNCTIONS if functions is None else functions)
     unknown = [f for f in func_names if f not in FUNCTIONS]
     if unknown:
         raise ValueError(f"functions: unknown function(s) {unknown}; choose from {list(FUNCTIONS)}")
@@ -773,7 +888,7 @@ def run_comparison(
         "interleave": interleave,
     }
     names = [impl.name for impl in impls]
-    printer = _TablePrinter(names, impls[0].name)
+    printer = _TablePrinter(names, impls[0].name, func_names)
     if verbose:
         for line in _header_lines(impls, notes):
             print(line, file=out)
@@ -837,39 +952,39 @@ def _case_cells(record: Mapping[str, Any]) -> list[str]:
 
 
 _CASE_HEADERS = ["function", "shape", "axis", "dtype", "threads"]
-_CASE_WIDTHS = [11, 11, 4, 7, 7]
+_CASE_WIDTHS = (11, 11, 4, 7, 7)
 
 
 class _TablePrinter:
     """Fixed-width table printed one row at a time."""
 
-    def __init__(self, names: Sequence[str], reference: str) -> None:
+    def __init__(self, names: Sequence[str], reference: str, functions: Sequence[str] = ()) -> None:
         self.names = list(names)
         self.reference = reference
-        self.peer_width = 18
+        self.peer_width = 19
+        self.widths = list(_CASE_WIDTHS)
+        self.widths[0] = max([self.widths[0], *(len(f) for f in functions)])
 
     def _line(self, case_cells: Sequence[str], impl_cells: Sequence[str]) -> str:
         parts = [
             c.ljust(w) if i in (0, 1, 3) else c.rjust(w)
-            for i, (c, w) in enumerate(zip(case_cells, _CASE_WIDTHS, strict=True))
+            for i, (c, w) in enumerate(zip(case_cells, self.widths, strict=True))
         ]
         return "  ".join(parts) + " | " + " | ".join(c.rjust(self.peer_width) for c in impl_cells)
 
     def header(self) -> str:
-        head = self._line(_CASE_HEADERS, self.names)
+        head = self._line(_CASE_HEADERS, [f"{n} " for n in self.names])
         return head + "\n" + "-" * len(head)
 
     def cell(self, record: Mapping[str, Any], name: str) -> str:
         if name in record["skipped"]:
-            return "n/a"
+            return "n/a "
         t = record["times"].get(name)
         text = _format_time(t)
         if name != record["reference"]:
             ratio = _format_ratio(record["speedup"].get(name))
-            text = f"{text} {ratio:>7}" if ratio else text
-        if name in record["mismatch"]:
-            text += "!"
-        return text
+            text = f"{text:>9} {ratio:>8}" if ratio else text
+        return text + ("!" if name in record["mismatch"] else " ")
 
     def row(self, record: Mapping[str, Any]) -> str:
         return self._line(_case_cells(record), [self.cell(record, n) for n in self.names])
@@ -904,7 +1019,7 @@ def _names_in(results: Sequence[Mapping[str, Any]]) -> tuple[list[str], str]:
     reference = results[0]["reference"]
     names = [reference]
     for r in results:
-        for n in list(r["times"]) + list(r["skipped"]):
+        for n in r.get("implementations", [*r["times"], *r["skipped"]]):
             if n not in names:
                 names.append(n)
     return names, reference
@@ -924,7 +1039,7 @@ def format_table(results: Sequence[Mapping[str, Any]]) -> str:
         The table, with a summary line of geometric-mean ratios.
     """
     names, reference = _names_in(results)
-    printer = _TablePrinter(names, reference)
+    printer = _TablePrinter(names, reference, [str(r["function"]) for r in results])
     lines = [printer.header()]
     lines += [printer.row(r) for r in results]
     lines += printer.footer(results)
