@@ -8,19 +8,11 @@
 
 #include "../dispatch/isa_select.h"
 #include "../include/fastsoftmax.h"
+#include "../kernels/ksum.h"
 #include "threads.h"
 
 #define FSS_DCAT_(a, b) a##b
 #define FSS_DCAT(a, b) FSS_DCAT_(a, b)
-
-/* Neumaier sum for the driver's own scalar combining. */
-typedef struct { double sum, comp; } fss_dsum;
-static void fss_dsum_add(fss_dsum *k, double v)
-{
-    const double t = k->sum + v;
-    k->comp += fabs(k->sum) >= fabs(v) ? (k->sum - t) + v : (v - t) + k->sum;
-    k->sum = t;
-}
 
 #define T float
 #define TS f32

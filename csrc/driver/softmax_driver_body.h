@@ -38,15 +38,15 @@ static void DFN(fill)(T *y, int64_t n, int64_t stride, T v)
 static double DFN(rest_in_double)(const fss_isa_kernels *isa, const float *x, int64_t n, float m, double *count)
 {
     double buf[1024];
-    fss_dsum total = { 0.0, 0.0 };
+    fss_ksum total = { 0.0, 0.0 };
     *count = 0.0;
     for (int64_t i = 0; i < n; i += 1024) {
         const int64_t len = n - i < 1024 ? n - i : 1024;
         for (int64_t j = 0; j < len; ++j)
             buf[j] = (double)x[i + j];
-        fss_dsum_add(&total, isa->f64.row_sumexp(buf, len, (double)m, NULL, count));
+        fss_ksum_add(&total, isa->f64.row_sumexp(buf, len, (double)m, NULL, count));
     }
-    return total.sum + total.comp;
+    return fss_ksum_value(&total);
 }
 #else
 /* The same for double rows, in long double with libm's expl: 80-bit on x86
@@ -136,13 +136,11 @@ static void DFN(col_tile)(const KSET *k, fss_op op, const T *x, int64_t n, int64
 {
     T m[FSS_COL_MAX], aux[FSS_COL_MAX];
     double rest[FSS_COL_MAX], count[FSS_COL_MAX];
-    int special = 0;
     k->col_stats(x, n, xs, w, m, rest, count, op == FSS_SOFTMAX ? y : NULL, ys);
     for (int64_t j = 0; j < w; ++j) {
         const int ok = isfinite(m[j]) && !isnan(rest[j]);
         const double r = rest[j] + count[j] - 1.0;
         if (!ok) {
-            special = 1;
             m[j] = DFN(special_max)(x + j, n, xs, isnan(rest[j]) ? (T)NAN : m[j]);
         }
         if (op == FSS_SOFTMAX)
@@ -156,7 +154,6 @@ static void DFN(col_tile)(const KSET *k, fss_op op, const T *x, int64_t n, int64
         k->col_scale(y, n, ys, w, aux);
     else if (op == FSS_LOG_SOFTMAX)
         k->col_logsub(x, n, xs, w, m, aux, y, ys);
-    (void)special;
 }
 
 static void DFN(columns)(const KSET *k, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, int nt)

@@ -35,18 +35,6 @@ static inline void vfacc_kadd(vfacc *s, vfacc *c, vfacc v)
     *s = vfacc_merge(*s, v);
 }
 
-/* Neumaier's compensated sum: block partial sums are combined with it, so the
- * error of a row sum does not grow with the row length. */
-typedef struct { double sum, comp; } fss_ksum;
-static inline void fss_ksum_add(fss_ksum *k, double v)
-{
-    const double t = k->sum + v;
-    if (fabs(k->sum) >= fabs(v))
-        k->comp += (k->sum - t) + v;
-    else
-        k->comp += (v - t) + k->sum;
-    k->sum = t;
-}
-static inline double fss_ksum_value(const fss_ksum *k) { return k->sum + k->comp; }
+#include "ksum.h"
 
 #endif
