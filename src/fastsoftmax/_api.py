@@ -1,8 +1,9 @@
 """softmax, log_softmax and logsumexp: drop-in replacements for scipy.special's.
 
 Each call: check and normalise the arguments (_args), reduce a tuple of axes
-to one axis, describe the arrays as strided 3-D views (_layout) and run one
-GIL-free kernel (_core). float32 and float64 are computed in their own
+to one axis and run one GIL-free kernel (_core), which describes the arrays
+as strided 3-D views. The common call (a float32/float64 ndarray, an int or
+None axis, default options) goes straight to _core.fast_call. float32 and float64 are computed in their own
 precision, float16 in float32; other dtypes take the NumPy path."""
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from ._args import (
     normalize_threads,
     softmax_result_dtype,
 )
-from ._layout import view3
 
 _OP_SOFTMAX = _core.OP_SOFTMAX
 _OP_LOG_SOFTMAX = _core.OP_LOG_SOFTMAX
@@ -27,16 +27,13 @@ _OP_LOGSUMEXP = _core.OP_LOGSUMEXP
 
 def _run_one_axis(op: int, x: np.ndarray, y: np.ndarray, axis: int, threads: int) -> None:
     """Kernel over one reduced axis; y is x-shaped, or x-shaped without ``axis`` for logsumexp."""
-    keeps = op != _OP_LOGSUMEXP
-    v = view3(x, y, axis, keeps)
-    if v is not None:
-        _core.softmax_family(op, x, y, v[0], v[1], v[2], threads)
+    if _core.softmax_family(op, x, y, axis, threads):
         return
     # A layout the 3-D view cannot express: compute on C-ordered copies.
     xc = np.array(x, order="C")  # a fresh copy: aligned even when x is not
     yc = np.empty(y.shape, dtype=y.dtype)
-    v = view3(xc, yc, axis, keeps)
-    _core.softmax_family(op, xc, yc, v[0], v[1], v[2], threads)
+    if not _core.softmax_family(op, xc, yc, axis, threads):
+        raise RuntimeError("internal: a C-ordered copy has no 3-D view")
     y[...] = yc
 
 
@@ -155,6 +152,10 @@ def softmax(
     >>> softmax(np.array([1.0, 2.0, 3.0]))
     array([0.09003057, 0.24472847, 0.66524096])
     """
+    if out is None and num_threads is None:
+        y = _core.fast_call(_OP_SOFTMAX, x, axis)
+        if y is not None:
+            return y
     return _elementwise(_OP_SOFTMAX, x, axis, out, num_threads)
 
 
@@ -194,6 +195,10 @@ def log_softmax(
     >>> log_softmax(np.array([1000.0, 1.0]))
     array([   0., -999.])
     """
+    if out is None and num_threads is None:
+        y = _core.fast_call(_OP_LOG_SOFTMAX, x, axis)
+        if y is not None:
+            return y
     return _elementwise(_OP_LOG_SOFTMAX, x, axis, out, num_threads)
 
 
@@ -252,6 +257,10 @@ def logsumexp(
     >>> float(logsumexp(np.arange(10.0)))
     9.45862974442671
     """
+    if b is None and not keepdims and not return_sign and out is None and num_threads is None:
+        y = _core.fast_call(_OP_LOGSUMEXP, a, axis)
+        if y is not None:
+            return y
     aa = as_input_array(a, "a")
     if b is not None and not isinstance(b, int | float | complex):
         b = as_input_array(b, "b")

@@ -49,36 +49,160 @@ OP_LOG_SOFTMAX = FSS_LOG_SOFTMAX
 OP_LOGSUMEXP = FSS_LOGSUMEXP
 
 
-def softmax_family(int op, cnp.ndarray x, cnp.ndarray y, tuple shape, tuple xs, tuple ys,
-                   int num_threads):
-    """Run one softmax-family kernel over collapsed 3-D views of x and y.
+# ---- strided 3-D views ------------------------------------------------------
 
-    shape = (outer, inner, reduced); xs, ys = strides in elements, same order.
-    x and y are float32 or float64 arrays of the same dtype (checked by the caller).
+cdef bint _view3(cnp.ndarray x, cnp.ndarray y, int axis, bint y_keeps_axis,
+                 fss_shape3 *sh, fss_view3 *xv, fss_view3 *yv) noexcept:
+    """Describe x (and y) reduced over ``axis`` as (outer, inner, reduced) views.
+
+    The kernels see (outer x inner) independent rows and one reduced axis. Any
+    two non-reduced axes fit that form without copying; more collapse when their
+    strides chain (always for C- or F-contiguous arrays). y has x's shape when
+    ``y_keeps_axis`` (softmax, log_softmax), else x's shape without ``axis``
+    (logsumexp). Returns False when the layout needs a copy (more than two
+    non-mergeable axes, unaligned data, strides that are not whole elements).
     """
-    cdef fss_shape3 sh
-    cdef fss_view3 xv, yv
-    cdef fss_dtype dt
-    cdef int rc
-    if x.dtype.num == cnp.NPY_FLOAT32:
-        dt = FSS_FLOAT32
-    elif x.dtype.num == cnp.NPY_FLOAT64:
-        dt = FSS_FLOAT64
-    else:
-        raise TypeError(f"internal: unsupported kernel dtype {x.dtype}")
-    if y.dtype.num != x.dtype.num:
-        raise TypeError("internal: x and y dtypes differ")
-    sh.n_outer, sh.n_inner, sh.n_red = shape
+    cdef int nd = cnp.PyArray_NDIM(x), d, k, j, nm = 0
+    cdef int64_t isz = cnp.PyArray_ITEMSIZE(x)
+    cdef cnp.npy_intp *xshape = cnp.PyArray_DIMS(x)
+    cdef cnp.npy_intp *xst = cnp.PyArray_STRIDES(x)
+    cdef cnp.npy_intp *yst = cnp.PyArray_STRIDES(y)
+    cdef int64_t dn[64], dx[64], dy[64], tn, tx, ty
+    if not (cnp.PyArray_ISALIGNED(x) and cnp.PyArray_ISALIGNED(y)):
+        return False
+    for d in range(nd):
+        if xst[d] % isz:
+            return False
+    for d in range(cnp.PyArray_NDIM(y)):
+        if yst[d] % isz:
+            return False
+    for d in range(nd):
+        if d == axis or xshape[d] == 1:
+            continue
+        dn[nm] = xshape[d]
+        dx[nm] = xst[d] // isz
+        dy[nm] = yst[d if (y_keeps_axis or d < axis) else d - 1] // isz
+        nm += 1
+    # Largest x stride first (a stable insertion sort), then merge neighbours
+    # whose strides chain in both x and y.
+    for k in range(1, nm):
+        tn, tx, ty = dn[k], dx[k], dy[k]
+        j = k - 1
+        while j >= 0 and (dx[j] if dx[j] >= 0 else -dx[j]) < (tx if tx >= 0 else -tx):
+            dn[j + 1], dx[j + 1], dy[j + 1] = dn[j], dx[j], dy[j]
+            j -= 1
+        dn[j + 1], dx[j + 1], dy[j + 1] = tn, tx, ty
+    j = 0
+    for k in range(nm):
+        if k > 0 and dx[j - 1] == dn[k] * dx[k] and dy[j - 1] == dn[k] * dy[k]:
+            dn[j - 1] *= dn[k]
+            dx[j - 1] = dx[k]
+            dy[j - 1] = dy[k]
+        else:
+            dn[j], dx[j], dy[j] = dn[k], dx[k], dy[k]
+            j += 1
+    if j > 2:
+        return False
+    while j < 2:
+        dn[1], dx[1], dy[1] = dn[0], dx[0], dy[0]
+        dn[0], dx[0], dy[0] = 1, 0, 0
+        j += 1
+    sh.n_outer, sh.n_inner, sh.n_red = dn[0], dn[1], xshape[axis]
     xv.data = cnp.PyArray_DATA(x)
-    xv.s_outer, xv.s_inner, xv.s_red = xs
+    xv.s_outer, xv.s_inner, xv.s_red = dx[0], dx[1], xst[axis] // isz
     yv.data = cnp.PyArray_DATA(y)
-    yv.s_outer, yv.s_inner, yv.s_red = ys
+    yv.s_outer, yv.s_inner = dy[0], dy[1]
+    yv.s_red = yst[axis] // isz if y_keeps_axis else 0
+    return True
+
+
+cdef int _run(int op, fss_dtype dt, fss_shape3 sh, fss_view3 xv, fss_view3 yv,
+              int num_threads) except -1:
+    cdef int rc
     with nogil:
         rc = fss_softmax_family(<fss_op>op, dt, sh, xv, yv, num_threads)
     if rc == FSS_ERR_NOMEM:
         raise MemoryError("fastsoftmax: could not allocate a row buffer")
     if rc != FSS_OK:
         raise RuntimeError(f"fastsoftmax: kernel error {rc}")
+    return 0
+
+
+cdef inline int _kernel_dtype(cnp.ndarray x) noexcept:
+    """FSS_FLOAT32 / FSS_FLOAT64 for an aligned native-order float array, else -1."""
+    cdef int num = cnp.PyArray_TYPE(x)
+    if not cnp.PyArray_ISNOTSWAPPED(x):
+        return -1
+    if num == cnp.NPY_FLOAT32:
+        return FSS_FLOAT32
+    if num == cnp.NPY_FLOAT64:
+        return FSS_FLOAT64
+    return -1
+
+
+def softmax_family(int op, cnp.ndarray x, cnp.ndarray y, int axis, int num_threads) -> bool:
+    """Run one softmax-family kernel of x over ``axis`` into y.
+
+    x and y share a float32/float64 dtype (checked by the caller); y has x's
+    shape (softmax, log_softmax) or x's shape without ``axis`` (logsumexp).
+    Returns False, having done nothing, when the layout needs a copy first.
+    """
+    cdef fss_shape3 sh
+    cdef fss_view3 xv, yv
+    cdef int dt = _kernel_dtype(x)
+    if dt < 0 or cnp.PyArray_TYPE(y) != cnp.PyArray_TYPE(x):
+        raise TypeError(f"internal: unsupported kernel dtypes {x.dtype}, {y.dtype}")
+    if not _view3(x, y, axis, op != FSS_LOGSUMEXP, &sh, &xv, &yv):
+        return False
+    _run(op, <fss_dtype>dt, sh, xv, yv, num_threads)
+    return True
+
+
+def fast_call(int op, object x, object axis):
+    """The common call done with no Python-level work, or None.
+
+    Covers an aligned, native-order float32/float64 ndarray with ``axis`` None
+    or an int and every option at its default, whose layout needs no copy.
+    Anything else returns None and takes the general path in _api.py, which
+    gives the same results (and the errors)."""
+    if type(x) is not cnp.ndarray:
+        return None
+    cdef cnp.ndarray a = <cnp.ndarray>x, y
+    cdef int dt = _kernel_dtype(a)
+    cdef int nd = cnp.PyArray_NDIM(a), ax, d
+    cdef cnp.npy_intp *shape = cnp.PyArray_DIMS(a)
+    cdef cnp.npy_intp rdims[64]
+    cdef fss_shape3 sh
+    cdef fss_view3 xv, yv
+    if dt < 0 or nd == 0 or cnp.PyArray_SIZE(a) == 0:
+        return None
+    cdef int fortran = cnp.PyArray_IS_F_CONTIGUOUS(a) and not cnp.PyArray_IS_C_CONTIGUOUS(a)
+    if axis is None and nd > 1:
+        # The whole array as one row: only when it is one contiguous run.
+        if not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISALIGNED(a):
+            return None
+        y = cnp.PyArray_EMPTY(nd if op != FSS_LOGSUMEXP else 0, shape, cnp.PyArray_TYPE(a), 0)
+        sh.n_outer, sh.n_inner, sh.n_red = 1, 1, cnp.PyArray_SIZE(a)
+        xv.data, xv.s_outer, xv.s_inner, xv.s_red = cnp.PyArray_DATA(a), 0, 0, 1
+        yv.data, yv.s_outer, yv.s_inner, yv.s_red = cnp.PyArray_DATA(y), 0, 0, 1
+    else:
+        if axis is None:
+            ax = 0
+        elif type(axis) is int and -nd <= axis < nd:
+            ax = axis + nd if axis < 0 else axis
+        else:
+            return None
+        if op == FSS_LOGSUMEXP:
+            for d in range(nd - 1):
+                rdims[d] = shape[d if d < ax else d + 1]
+            y = cnp.PyArray_EMPTY(nd - 1, rdims, cnp.PyArray_TYPE(a), fortran)
+        else:
+            y = cnp.PyArray_EMPTY(nd, shape, cnp.PyArray_TYPE(a), fortran)
+        if not _view3(a, y, ax, op != FSS_LOGSUMEXP, &sh, &xv, &yv):
+            return None
+    _run(op, <fss_dtype>dt, sh, xv, yv, 0)
+    # (not PyArray_Return: it steals a reference the declaration does not show)
+    return y[()] if cnp.PyArray_NDIM(y) == 0 else y
 
 
 def exp_nonpos(cnp.ndarray x, cnp.ndarray y):
