@@ -77,8 +77,9 @@ static T DFN(lse_of)(const fss_isa_kernels *isa, const T *x, int64_t n, int64_t 
 }
 
 /* One contiguous row (x and y may be the same memory).
- * softmax sums plain exponentials (its bound allows the rounding of x - m);
- * log_softmax and logsumexp use the compensated ones, so log1p(rest) keeps
+ * softmax divides by the plain sum of all exponentials (its bound allows the
+ * rounding of x - m); log_softmax and logsumexp sum the compensated ones over
+ * the elements below the maximum and count the rest, so log1p(rest) keeps
  * the relative precision an output near 0 needs. */
 static void DFN(row)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, T *y)
 {
@@ -89,7 +90,8 @@ static void DFN(row)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t 
     double rest = 0.0, count = 0.0;
     int finite = isfinite(m);
     if (finite) {
-        rest = op == FSS_SOFTMAX ? k->row_sumexp(x, n, m, y, &count) : k->row_sumexp_c(x, n, m, NULL, &count);
+        /* softmax: rest is the whole sum */
+        rest = op == FSS_SOFTMAX ? k->row_expsum(x, n, m, y) : k->row_sumexp_c(x, n, m, NULL, &count);
         if (isnan(rest))
             finite = 0, m = (T)NAN;
     }
@@ -103,10 +105,12 @@ static void DFN(row)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t 
             *y = me;
         return;
     }
-    rest += count - 1.0; /* other elements equal to the max each add exactly 1 */
     if (op == FSS_SOFTMAX) {
-        k->row_scale(y, n, (T)(1.0 / (1.0 + rest)));
-    } else if (op == FSS_LOG_SOFTMAX) {
+        k->row_scale(y, n, (T)(1.0 / rest));
+        return;
+    }
+    rest += count - 1.0; /* other elements equal to the max each add exactly 1 */
+    if (op == FSS_LOG_SOFTMAX) {
         k->row_logsub(x, n, m, (T)log1p(rest), y);
     } else {
         *y = DFN(lse_of)(isa, x, n, 1, m, rest);
@@ -171,7 +175,7 @@ static void DFN(split_rows)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh
             if (finite) {
                 double c = 0.0;
                 rests[t] = len <= 0 ? 0.0
-                           : op == FSS_SOFTMAX ? k->row_sumexp(x + b, len, m, y + b, &c)
+                           : op == FSS_SOFTMAX ? k->row_expsum(x + b, len, m, y + b)
                                                : k->row_sumexp_c(x + b, len, m, NULL, &c);
                 counts[t] = c;
             }
@@ -186,7 +190,8 @@ static void DFN(split_rows)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh
                     fss_ksum_add(&total, rests[j]);
                     count += counts[j];
                 }
-                rest = fss_ksum_value(&total) + (count - 1.0);
+                /* softmax: the whole sum; else the rest beside the maximum */
+                rest = fss_ksum_value(&total) + (op == FSS_SOFTMAX ? 0.0 : count - 1.0);
                 finite = !isnan(rest);
             }
             if (!finite && op == FSS_SOFTMAX) {
@@ -196,7 +201,7 @@ static void DFN(split_rows)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh
                     DFN(row)(isa, op, x, n, y);
             } else if (op == FSS_SOFTMAX) {
                 if (len > 0)
-                    k->row_scale(y + b, len, (T)(1.0 / (1.0 + rest)));
+                    k->row_scale(y + b, len, (T)(1.0 / rest));
             } else if (op == FSS_LOG_SOFTMAX) {
                 if (len > 0)
                     k->row_logsub(x + b, len, m, (T)log1p(rest), y + b);

@@ -17,6 +17,8 @@
         /* sum of exp(x - m) over the elements != m; *count += how many equal m;             \
          * e_out (may be NULL, may alias x) receives exp(x - m) */                          \
         double (*row_sumexp)(const T *x, int64_t n, T m, T *e_out, double *count);           \
+        /* sum of exp(x - m) over all elements, each stored to e_out (may alias x) */      \
+        double (*row_expsum)(const T *x, int64_t n, T m, T *e_out);                         \
         void (*row_scale)(T *y, int64_t n, T s);                   /* y *= s */              \
         void (*row_expscale)(const T *x, int64_t n, T m, T s, T *y); /* y = exp(x-m)*s */   \
         void (*row_logsub)(const T *x, int64_t n, T m, T L, T *y);   /* y = (x-m) - L */    \
