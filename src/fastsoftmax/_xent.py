@@ -239,9 +239,11 @@ def cross_entropy(
     -----
     The kernel needs each row's classes contiguous. When the class axis is not
     the last axis (``axis=1`` for ``(N, C, d)``) or not contiguous, the logits
-    are copied once into a C-ordered ``(N, C)`` array (and the gradient is
-    computed there and copied back); float16 logits are converted to a float32
-    copy. Soft targets are brought to the same layout and dtype.
+    are copied once into a C-ordered ``(N, C)`` array and the gradient is
+    computed in that layout: a returned gradient is a view of it with the axes
+    permuted back (not C-contiguous), a ``grad_out`` is filled from it.
+    float16 logits are converted to a float32 copy. Soft targets are brought
+    to the same layout and dtype.
 
     Non-finite logits: a row holding NaN or +inf, or only -inf, gives a NaN
     loss and a NaN gradient row (as PyTorch). A -inf logit elsewhere is
@@ -365,4 +367,6 @@ def cross_entropy(
     if grad_out is not None:
         grad_out[...] = g
         return loss, grad_out
-    return loss, g.astype(out_dtype, copy=False) if out_dtype != kdt else np.ascontiguousarray(g)
+    # a class axis that is not last: the gradient is returned in the kernel's
+    # layout (a view with permuted axes) rather than paying a second transposing copy
+    return loss, g.astype(out_dtype, copy=False) if out_dtype != kdt else g
