@@ -139,3 +139,41 @@ class Memory:
         import fastsoftmax as fs
 
         fs.cross_entropy(self.x, self.target, return_grad=True, num_threads=1)
+
+
+def _ratios(rounds: int = 30, threads: tuple[int, ...] = (1, 2)) -> None:
+    """Print loss + gradient times (float32) side by side, interleaved, best of
+    ``rounds``. One thread is timed in thread CPU time (steadier than wall
+    time on a loaded machine), more threads in wall time."""
+    import time
+
+    for n in threads:
+        clock = time.thread_time if n == 1 else time.perf_counter
+        for label, shape in SHAPES.items():
+            runners = {}
+            for variant in VARIANTS:
+                bench = LossGradient()
+                try:
+                    bench.setup(variant, "float32", label, n)
+                except NotImplementedError as exc:
+                    print(f"  {variant}: skipped ({exc})")
+                    continue
+                runners[variant] = bench.call
+            best = dict.fromkeys(runners, float("inf"))
+            for _ in range(rounds):
+                for name, run in runners.items():
+                    t0 = clock()
+                    run()
+                    best[name] = min(best[name], clock() - t0)
+            ref = best["grad_out"]
+            cells = "  ".join(f"{k} {v * 1e3:.2f} ms" for k, v in best.items())
+            print(f"{shape} threads={n} ({clock.__name__}): {cells}")
+            torch_r = best.get("torch", float("nan")) / ref
+            sklearn_r = best.get("sklearn", float("nan")) / ref
+            print(
+                f"    grad_out / softmax {ref / best['softmax']:.2f};  "
+                f"torch / grad_out {torch_r:.2f};  sklearn / grad_out {sklearn_r:.2f}"
+            )
+
+if __name__ == "__main__":
+    _ratios()
