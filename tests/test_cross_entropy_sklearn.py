@@ -106,3 +106,21 @@ def test_threads_match_sklearn(n_threads, rng):
     rtol, atol = tols(np.float32)
     np.testing.assert_allclose(fs_l, sk_l, rtol=rtol, atol=atol)
     np.testing.assert_allclose(fs_g, sk_g, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("shape,axis", [((40, 7), -1), ((7, 40), 0)])
+def test_peer_comparison_runs_sklearn_cross_entropy(shape, axis):
+    """The comparison's scikit-learn entry computes the same mean loss and gradient."""
+    import io
+
+    from fastsoftmax._compare import run_comparison
+
+    results = run_comparison(
+        functions=["cross_entropy", "cross_entropy_grad"], shapes=[(shape, axis)],
+        dtypes=["float64"], threads=[1], peers=["sklearn"], min_time=0.001,
+        max_repeats=3, file=io.StringIO(),
+    )
+    assert len(results) == 2
+    for record in results:
+        assert "sklearn" in record["times"], record["skipped"]
+        assert record["mismatch"] == [], record
