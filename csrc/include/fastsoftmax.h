@@ -68,9 +68,9 @@ int fss_default_threads(void);
  *                 equals ignore_index gets loss 0 and gradient 0. Labels must
  *                 already be checked to lie in [0, n_classes) or be ignore_index.
  *   soft targets: soft_target (n_rows x n_classes, row stride q_row_stride),
- *                 target NULL; label_smoothing must already be folded in.
+ *                 target NULL; label smoothing turns q into (1 - eps) q + eps/C.
  * Row loss  l_i = sample_weight_i * ((1 - eps) w_t (lse - z_t) + eps/C sum_j w_j (lse - z_j))
- *           (hard) or sample_weight_i * sum_j q_j w_j (lse - z_j) (soft), with
+ *           (hard) or sample_weight_i * sum_j q_j w_j (lse - z_j) (soft, q smoothed), with
  *           z = x / T, lse computed as m + log1p(rest) so small losses keep
  *           their relative precision.
  * loss_rows (or NULL) receives l_i; *loss_sum (or NULL) receives sum_i l_i
@@ -88,7 +88,7 @@ typedef struct {
     double weight_sum;            /* sum of weight (n_classes when weight is NULL) */
     const double *sample_weight;  /* n_rows, or NULL */
     int64_t ignore_index;
-    double label_smoothing;       /* hard targets only */
+    double label_smoothing;       /* eps in [0, 1] */
     double temperature;           /* > 0 */
     double grad_scale;
     void *loss_rows;              /* n_rows, or NULL */
