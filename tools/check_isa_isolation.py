@@ -23,7 +23,15 @@ from pathlib import Path
 
 # Mnemonics that start with "v" but are not VEX/EVEX-encoded.
 NOT_VEX = re.compile(r"^(verr|verw|vmcall|vmlaunch|vmresume|vmxoff|vmxon|vmread|vmwrite|vmptr\w*)$")
-AVX512_OPERAND = re.compile(r"%zmm\d|%k[0-7]\b|\{%k[0-7]\}|\{z\}|\{1to\d+\}")
+# EVEX-only: ZMM, mask registers, registers 16-31, broadcasts, and mnemonics
+# that exist only in AVX-512.
+AVX512_OPERAND = re.compile(
+    r"%zmm\d|%k[0-7]\b|\{%k[0-7]\}|\{z\}|\{1to\d+\}|%[xy]mm(1[6-9]|2\d|3[01])\b"
+)
+AVX512_MNEMONIC = re.compile(
+    r"^(k[a-z]+|vpternlog|vscalef|vgetexp|vgetmant|vrndscale|vperm[it]2|vfixupimm|vrange"
+    r"|vreduce|vp?compress|vp?expand|vpmov[a-z]*2m|vpmovm2|vcvt[a-z]*2u|vcvtu)"
+)
 
 
 def classify(obj: Path) -> str:
@@ -62,7 +70,7 @@ def violations(obj: Path) -> list[str]:
     bad = []
     for func, mnem, ops in disassemble(obj):
         is_vex = mnem.startswith("v") and not NOT_VEX.match(mnem)
-        is_512 = bool(AVX512_OPERAND.search(ops)) or mnem.startswith("kmov")
+        is_512 = bool(AVX512_OPERAND.search(ops) or AVX512_MNEMONIC.match(mnem))
         if allowed == "base" and (is_vex or is_512 or "%ymm" in ops):
             bad.append(f"{obj.name}: {func}: {mnem} {ops}")
         elif allowed == "avx2" and is_512:
