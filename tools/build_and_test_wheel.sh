@@ -67,7 +67,7 @@ import sys
 import zipfile
 
 names = zipfile.ZipFile(sys.argv[1]).namelist()
-libs = [n for n in names if n.startswith("fastsoftmax.libs/")]
+libs = [n for n in names if n.startswith("fastsoftmax.libs/") and not n.endswith("/")]
 print("    bundled:", ", ".join(libs) or "nothing")
 if not any("libgomp" in n for n in libs):
     sys.exit("libgomp is not bundled in the repaired wheel")
