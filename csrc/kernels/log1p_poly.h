@@ -41,14 +41,21 @@ static inline vf vf_log1p_kernel(vf f, vf c, vf k)
     return vf_sub(vf_mul(k, vf_set1(0.693359375f)), inner);
 }
 
-static inline vf vf_log1p_unit(vf y)
+/* log1p(y) for y in [0, 1], given u = 1 + y (rounded) and r = 1 / u: callers
+ * that need the sigmoid have both already, so no second division. */
+static inline vf vf_log1p_unit_ur(vf y, vf u, vf r)
 {
     const vf one = vf_set1(1.0f);
-    const vf u = vf_add(one, y);
     const vfm big = vf_lt(vf_set1(1.41421356f), u);
-    const vf c = vf_select(big, vf_div(vf_add(vf_sub(one, u), y), u), vf_set1(0.0f));
+    const vf c = vf_select(big, vf_mul(vf_add(vf_sub(one, u), y), r), vf_set1(0.0f));
     const vf f = vf_select(big, vf_sub(vf_mul(u, vf_set1(0.5f)), one), y);
     return vf_log1p_kernel(f, c, vf_one_where(big));
+}
+
+static inline vf vf_log1p_unit(vf y)
+{
+    const vf u = vf_add(vf_set1(1.0f), y);
+    return vf_log1p_unit_ur(y, u, vf_div(vf_set1(1.0f), u));
 }
 
 /* log(x): -inf at 0, NaN below 0 and for NaN; finite x only (+inf is not
@@ -88,14 +95,21 @@ static inline vd vd_log1p_kernel(vd f, vd c, vd k)
     return vd_sub(vd_mul(k, vd_set1(6.93147180369123816490e-01)), inner);
 }
 
-static inline vd vd_log1p_unit(vd y)
+/* log1p(y) for y in [0, 1], given u = 1 + y (rounded) and r = 1 / u: callers
+ * that need the sigmoid have both already, so no second division. */
+static inline vd vd_log1p_unit_ur(vd y, vd u, vd r)
 {
     const vd one = vd_set1(1.0);
-    const vd u = vd_add(one, y);
     const vdm big = vd_lt(vd_set1(1.4142135623730951), u);
-    const vd c = vd_select(big, vd_div(vd_add(vd_sub(one, u), y), u), vd_set1(0.0));
+    const vd c = vd_select(big, vd_mul(vd_add(vd_sub(one, u), y), r), vd_set1(0.0));
     const vd f = vd_select(big, vd_sub(vd_mul(u, vd_set1(0.5)), one), y);
     return vd_log1p_kernel(f, c, vd_one_where(big));
+}
+
+static inline vd vd_log1p_unit(vd y)
+{
+    const vd u = vd_add(vd_set1(1.0), y);
+    return vd_log1p_unit_ur(y, u, vd_div(vd_set1(1.0), u));
 }
 
 static inline vd vd_log_pos(vd x)
