@@ -190,7 +190,8 @@ static inline void FSS_SFN(focal_vec)(V x, V t, T alpha, T gamma, V *loss, V *gr
     const V at = alpha < (T)0 ? one : VOP(fmadd)(VOP(set1)(alpha), t, VOP(mul)(VOP(set1)((T)1 - alpha), tn));
     const V amod = VOP(mul)(at, mod);
     *loss = VOP(mul)(amod, ce);
-    const V gl = gamma == (T)0 ? dce : VOP(fmadd)(VOP(mul)(VOP(set1)(gamma), ce), dlogq, dce);
+    /* ce * dlogq first: ce may be near overflow where dlogq is 0 */
+    const V gl = gamma == (T)0 ? dce : VOP(fmadd)(VOP(set1)(gamma), VOP(mul)(ce, dlogq), dce);
     *grad = VOP(mul)(amod, gl);
 }
 
