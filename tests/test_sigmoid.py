@@ -181,6 +181,11 @@ def test_dtypes(name):
         got.astype(np.float64), getattr(ref, name)(ld).astype(np.float64), rtol=1e-15
     )
     assert isinstance(f([0.0, 1.0]), np.ndarray)
+    # 0-d input gives a NumPy scalar, as scipy's ufuncs
+    for scalar in (0.5, np.float32(0.5), np.array(0.5)):
+        got = f(scalar)
+        want = getattr(sp, "expit" if name == "sigmoid" else "log_expit")(scalar)
+        assert type(got) is type(want)
 
 
 @pytest.mark.parametrize("name", FUNCS)
