@@ -211,6 +211,22 @@ def test_layouts_give_the_contiguous_answer(isa, layout, rng):
     np.testing.assert_allclose(s, want_sum, rtol=1e-14)
 
 
+def test_byte_swapped_unaligned_and_read_only_inputs(rng):
+    x, t = _problem(rng, (5, 13), np.float64)
+    want = bce(x, t, reduction="none", return_grad=True)
+    swapped = x.astype(">f8")
+    buf = np.zeros(x.size * 8 + 1, dtype=np.uint8)
+    unaligned = np.frombuffer(buf[1:].data, dtype=np.float64).reshape(x.shape)
+    unaligned[...] = x
+    ro = x.copy()
+    ro.flags.writeable = False
+    for xs in (swapped, unaligned, ro):
+        got = bce(xs, t, reduction="none", return_grad=True)
+        assert got[0].dtype == np.float64
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+
+
 def test_grad_out_in_place_and_inputs_untouched(rng):
     x, t = _problem(rng, (9, 33), np.float64)
     x0, t0 = x.copy(), t.copy()

@@ -165,6 +165,23 @@ def test_out_and_in_place(isa, name, rng):
 
 
 @pytest.mark.parametrize("name", FUNCS)
+def test_byte_swapped_unaligned_read_only(name, rng):
+    f = getattr(fs, name)
+    x = rng.standard_normal(37) * 5
+    want = f(x)
+    buf = np.zeros(x.size * 8 + 1, dtype=np.uint8)
+    unaligned = np.frombuffer(buf[1:].data, dtype=np.float64)
+    unaligned[...] = x
+    ro = x.copy()
+    ro.flags.writeable = False
+    for xs in (x.astype(">f8"), unaligned, ro):
+        np.testing.assert_array_equal(f(xs), want)
+    out = np.frombuffer(np.zeros(x.size * 8 + 1, dtype=np.uint8)[1:].data, dtype=np.float64)
+    f(x, out=out)
+    np.testing.assert_array_equal(out, want)
+
+
+@pytest.mark.parametrize("name", FUNCS)
 def test_dtypes(name):
     f = getattr(fs, name)
     h = np.array([-3.0, 0.0, 2.0], dtype=np.float16)

@@ -40,7 +40,7 @@ def _order_of(a: np.ndarray) -> str | None:
 
 def _flat(a: np.ndarray, dtype: np.dtype, order: str) -> np.ndarray:
     """A flat contiguous view of ``a`` in ``order`` (a converted copy if needed)."""
-    if a.dtype != dtype:
+    if a.dtype != dtype or not a.flags.aligned:  # byte-swapped or unaligned: a native copy
         a = a.astype(dtype, order=order)
     return np.ravel(a, order=order)
 
@@ -53,7 +53,7 @@ def _writable_view(
     Writing in place is allowed when ``dest`` is exactly one of the inputs, or
     shares no memory with any of them."""
     contiguous = dest.flags.c_contiguous if order == "C" else dest.flags.f_contiguous
-    if dest.dtype != dtype or not contiguous:
+    if dest.dtype != dtype or not contiguous or not dest.flags.aligned:
         return None
     flat = np.ravel(dest, order=order)
     for a in inputs:
@@ -206,6 +206,8 @@ def _check_real(value: object, name: str) -> float:
 
 def _prepare(logits: object, target: object, grad_out: object):
     x = _float_input(logits, "logits")
+    if not x.dtype.isnative:
+        x = x.astype(x.dtype.newbyteorder("="))
     if x.dtype not in (_F16, _F32, _F64):
         raise TypeError(f"logits: expected float16, float32 or float64, got {x.dtype}")
     t = _float_input(target, "target")
