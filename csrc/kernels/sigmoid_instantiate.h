@@ -15,6 +15,10 @@ static inline int vd_m_any_soft(vd t, vd tn)
     return vdm_any(vd_lt(vd_set1(0.0), vd_abs(vd_mul(t, tn))));
 }
 
+/* Whether any lane is +-inf (only those vectors need the 0 * inf guard). */
+static inline int vf_m_any_inf(vf x) { return vfm_any(vf_eq(vf_abs(x), vf_set1(INFINITY))); }
+static inline int vd_m_any_inf(vd x) { return vdm_any(vd_eq(vd_abs(x), vd_set1(INFINITY))); }
+
 #define T float
 #define TS f32
 #define V vf

@@ -90,41 +90,75 @@ static void FSS_SFN(row_log_sigmoid)(const T *x, int64_t n, T *y)
 /* One vector of binary cross-entropy with logits (PyTorch's definition):
  *   loss = -w (p t log sigma(x) + (1 - t) log sigma(-x))
  *   grad = w (( 1 - t) sigma(x) - p t sigma(-x))
- * t already label-smoothed; p = pos_weight (1 when absent). */
-static inline void FSS_SFN(bce_vec)(V x, V t, V w, V pw, V *loss, V *grad)
+ * t already label-smoothed; p = pos_weight, w = weight (both ignored, i.e. 1,
+ * unless `weighted`: callers pass a constant, so inlining drops the unused
+ * arithmetic). The 0 * (-inf) guard only runs for vectors holding an infinite
+ * logit. */
+static inline void FSS_SFN(bce_vec)(V x, V t, V w, V pw, int weighted, V *loss, V *grad)
 {
     const FSS_SFN(sig_parts) s = FSS_SFN(sig_parts_of)(x);
+    const V zero = VOP(set1)((T)0);
     const V tn = VOP(sub)(VOP(set1)((T)1), t);
-    const V tp = VOP(mul)(pw, t);
-    const V l = VOP(add)(FSS_SFN(coef_mul)(tp, s.lsp), FSS_SFN(coef_mul)(tn, s.lsn));
-    *loss = VOP(mul)(VOP(sub)(VOP(set1)((T)0), w), l);
-    *grad = VOP(mul)(w, VOP(sub)(VOP(mul)(tn, s.sp), VOP(mul)(tp, s.sn)));
+    const V tp = weighted ? VOP(mul)(pw, t) : t;
+    V l;
+    if (VOP(m_any_inf)(x))
+        l = VOP(add)(FSS_SFN(coef_mul)(tp, s.lsp), FSS_SFN(coef_mul)(tn, s.lsn));
+    else
+        l = VOP(fmadd)(tp, s.lsp, VOP(mul)(tn, s.lsn));
+    const V g = VOP(sub)(VOP(mul)(tn, s.sp), VOP(mul)(tp, s.sn));
+    *loss = weighted ? VOP(mul)(VOP(sub)(zero, w), l) : VOP(sub)(zero, l);
+    *grad = weighted ? VOP(mul)(w, g) : g;
 }
 
 /* Sum of the losses (double); loss (or NULL) gets them, grad (or NULL, may be
  * x) gets scale * d loss / d x. w, pw (or NULL): per-element weight and
- * pos_weight, n each. The tail goes through zero-padded stack buffers and
- * only its real lanes are summed. */
+ * pos_weight, n each. Without weights, two vectors per step: the chain
+ * exp -> log1p is long, and two independent ones keep the FP units busier.
+ * The tail goes through zero-padded stack buffers and only its real lanes are
+ * summed. */
 static double FSS_SFN(row_bce)(const T *x, const T *t, int64_t n, const T *w, const T *pw, T ls,
                                T scale, T *loss, T *grad)
 {
     const V keep = VOP(set1)((T)1 - ls), half_ls = VOP(set1)((T)0.5 * ls);
     const V one = VOP(set1)((T)1), vscale = VOP(set1)(scale);
-    ACCT acc = ACC(zero)();
+    ACCT acc = ACC(zero)(), acc2 = ACC(zero)();
     int64_t i = 0;
+    if (w == NULL && pw == NULL) {
+        for (; i + 2 * W <= n; i += 2 * W) {
+            V t0 = VOP(loadu)(t + i), t1 = VOP(loadu)(t + i + W);
+            if (ls != (T)0) {
+                t0 = VOP(fmadd)(t0, keep, half_ls);
+                t1 = VOP(fmadd)(t1, keep, half_ls);
+            }
+            V l0, g0, l1, g1;
+            FSS_SFN(bce_vec)(VOP(loadu)(x + i), t0, one, one, 0, &l0, &g0);
+            FSS_SFN(bce_vec)(VOP(loadu)(x + i + W), t1, one, one, 0, &l1, &g1);
+            acc = ACC(add)(acc, l0);
+            acc2 = ACC(add)(acc2, l1);
+            if (loss != NULL) {
+                VOP(storeu)(loss + i, l0);
+                VOP(storeu)(loss + i + W, l1);
+            }
+            if (grad != NULL) {
+                VOP(storeu)(grad + i, VOP(mul)(g0, vscale));
+                VOP(storeu)(grad + i + W, VOP(mul)(g1, vscale));
+            }
+        }
+    }
     for (; i + W <= n; i += W) {
         V tv = VOP(loadu)(t + i);
         if (ls != (T)0)
             tv = VOP(fmadd)(tv, keep, half_ls);
         V lv, gv;
         FSS_SFN(bce_vec)(VOP(loadu)(x + i), tv, w == NULL ? one : VOP(loadu)(w + i),
-                         pw == NULL ? one : VOP(loadu)(pw + i), &lv, &gv);
+                         pw == NULL ? one : VOP(loadu)(pw + i), 1, &lv, &gv);
         acc = ACC(add)(acc, lv);
         if (loss != NULL)
             VOP(storeu)(loss + i, lv);
         if (grad != NULL)
             VOP(storeu)(grad + i, VOP(mul)(gv, vscale));
     }
+    acc = ACC(merge)(acc, acc2);
     double tail = 0.0;
     if (i < n) {
         const int64_t m = n - i;
@@ -140,7 +174,7 @@ static double FSS_SFN(row_bce)(const T *x, const T *t, int64_t n, const T *w, co
         if (ls != (T)0)
             tv = VOP(fmadd)(tv, keep, half_ls);
         V lv, gv;
-        FSS_SFN(bce_vec)(VOP(loadu)(bx), tv, VOP(loadu)(bw), VOP(loadu)(bp), &lv, &gv);
+        FSS_SFN(bce_vec)(VOP(loadu)(bx), tv, VOP(loadu)(bw), VOP(loadu)(bp), 1, &lv, &gv);
         VOP(storeu)(bl, lv);
         VOP(storeu)(bg, VOP(mul)(gv, vscale));
         for (int64_t j = 0; j < m; ++j) {
