@@ -98,6 +98,42 @@ typedef struct {
 
 int fss_cross_entropy(const fss_xent_args *args, double *loss_sum, int num_threads);
 
+/* ---- sigmoid family (driver/sigmoid_driver.c) ------------------------ */
+typedef enum { FSS_SIGMOID = 0, FSS_LOG_SIGMOID = 1 } fss_sig_op;
+
+/* y = sigmoid(x) or log_sigmoid(x) over n contiguous elements; y may be x. */
+int fss_sigmoid_map(fss_sig_op op, fss_dtype dtype, const void *x, int64_t n, void *y,
+                    int num_threads);
+
+/* Binary cross-entropy with logits (PyTorch's definition) and torchvision's
+ * sigmoid focal loss, elementwise over n contiguous elements viewed as rows of
+ * n_last (n % n_last == 0). All float arrays have the dtype `dtype`.
+ *   weight:     n elements (weight_per_row 0) or n_last repeated per row
+ *               (weight_per_row 1), or NULL; BCE only.
+ *   pos_weight: n_last elements repeated per row, or NULL; BCE only.
+ *   label_smoothing in [0, 1]: the target becomes t (1 - ls) + ls / 2; BCE only.
+ *   alpha, gamma (>= 0): focal only (alpha < 0: no alpha weighting).
+ * loss (or NULL) receives the elementwise losses, *loss_sum (or NULL) their
+ * sum (accumulated in double), grad (or NULL; may be logits) grad_scale times
+ * d loss / d logits. */
+typedef struct {
+    fss_dtype dtype;
+    int64_t n, n_last;
+    const void *logits;
+    const void *target;
+    const void *weight;           /* or NULL */
+    int weight_per_row;
+    const void *pos_weight;       /* or NULL */
+    double label_smoothing;
+    double alpha, gamma;
+    double grad_scale;
+    void *loss;                   /* or NULL */
+    void *grad;                   /* or NULL; may be logits */
+} fss_bce_args;
+
+int fss_bce_with_logits(const fss_bce_args *args, double *loss_sum, int num_threads);
+int fss_sigmoid_focal(const fss_bce_args *args, double *loss_sum, int num_threads);
+
 #ifdef __cplusplus
 }
 #endif

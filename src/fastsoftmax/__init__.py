@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 from . import _core  # noqa: F401  (fastsoftmax._core.set_isa / get_isa for tests)
 from ._api import log_softmax, logsumexp, softmax
 from ._runtime import runtime, select_isa_from_environment, show_runtime
+from ._sigmoid import binary_cross_entropy_with_logits, log_sigmoid, sigmoid, sigmoid_focal_loss
 from ._xent import cross_entropy
 
 select_isa_from_environment()
@@ -26,3 +27,7 @@ __all__ = [
     "softmax", "log_softmax", "logsumexp", "cross_entropy", "runtime", "show_runtime",
     "__version__",
 ]
+__all__ += ["sigmoid"]
+__all__ += ["log_sigmoid"]
+__all__ += ["binary_cross_entropy_with_logits"]
+__all__ += ["sigmoid_focal_loss"]

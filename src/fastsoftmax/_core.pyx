@@ -368,3 +368,6 @@ def cross_entropy(cnp.ndarray x, cnp.ndarray target, cnp.ndarray soft_target, cn
     if rc != FSS_OK:
         raise RuntimeError(f"fastsoftmax: kernel error {rc}")
     return total
+
+
+include "_bind_sigmoid.pxi"
