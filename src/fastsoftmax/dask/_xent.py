@@ -304,7 +304,8 @@ def cross_entropy(
     normalize_threads(num_threads)  # checked here; each chunk gets the value as given
     threads = num_threads
 
-    xl = da.moveaxis(x, ax, -1)
+    last = ax == x.ndim - 1
+    xl = x if last else da.moveaxis(x, ax, -1)
     batch_shape, batch_chunks = xl.shape[:-1], xl.chunks[:-1]
     n_rows = math.prod(batch_shape)
     kdt = np.dtype(np.float32) if x.dtype == np.float16 else x.dtype
@@ -326,7 +327,7 @@ def cross_entropy(
                 f"target: probability target has shape {t.shape}, expected the logits' shape "
                 f"{x.shape}"
             )
-        t = da.moveaxis(t, ax, -1).rechunk(xl.chunks)
+        t = (t if last else da.moveaxis(t, ax, -1)).rechunk(xl.chunks)
     else:
         raise TypeError(
             f"target: unsupported dtype {t.dtype} (expected integer class indices or floating "
@@ -411,5 +412,5 @@ def cross_entropy(
         loss = total.astype(x.dtype)
     if not want_grad:
         return loss
-    return loss, da.moveaxis(grad, -1, ax)
+    return loss, (grad if last else da.moveaxis(grad, -1, ax))
 
