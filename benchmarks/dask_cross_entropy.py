@@ -78,7 +78,7 @@ def main() -> None:
           f"({args.chunk_rows}, {chunk_classes}); LocalCluster {args.workers} worker processes "
           f"x {args.threads_per_worker} thread(s)")
     with LocalCluster(n_workers=args.workers, threads_per_worker=args.threads_per_worker,
-                      processes=True, dashboard_address=None) as cluster, Client(cluster):
+                      processes=True, dashboard_address=":0") as cluster, Client(cluster):
         x = make_logits(args.rows, args.classes, args.chunk_rows, chunk_classes, args.seed)
         target = np.random.default_rng(args.seed + 1).integers(0, args.classes, args.rows)
         t = da.from_array(target, chunks=x.chunks[0])

@@ -278,7 +278,7 @@ def test_cross_entropy_non_finite_rows_and_empty_mean():
 def client():
     distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed")
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, host="127.0.0.1")
+                                       dashboard_address=":0", host="127.0.0.1")
     c = distributed.Client(cluster)
     try:
         yield c
