@@ -14,7 +14,7 @@ Examples
 >>> import fastsoftmax.dask as fsd
 >>> x = da.from_array([[0.0, 1.0, 2.0, 3.0]], chunks=(1, 2))
 >>> fsd.logsumexp(x, axis=1).compute().round(6)
-array([3.440189])
+array([3.44019])
 """
 
 try:
