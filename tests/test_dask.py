@@ -303,3 +303,17 @@ def test_distributed_local_cluster(client, rng):
                                             return_grad=True)
     np.testing.assert_allclose(got_loss, want_loss, rtol=2e-6)
     np.testing.assert_allclose(got_grad, want_grad, rtol=2e-6, atol=2e-6 * np.abs(want_grad).max())
+
+
+def test_cross_entropy_dask_sample_weight_and_tree_fan_in(rng):
+    # (N, C, d) with per-sample weights of shape (N,) as a dask array; fan-in 2
+    x = _data(rng, (7, 50, 3), np.float64)
+    t = rng.integers(0, 50, (7, 3))
+    sw = rng.random(7)
+    opts = dict(axis=1, label_smoothing=0.3, weight=rng.random(50))
+    loss, grad = fsd.cross_entropy(da.from_array(x, chunks=(3, 6, 2)), t,
+                                   sample_weight=da.from_array(sw, chunks=4), return_grad=True,
+                                   split_every=2, **opts)
+    want_loss, want_grad = fs.cross_entropy(x, t, sample_weight=sw, return_grad=True, **opts)
+    np.testing.assert_allclose(loss.compute(**SCHED), want_loss, rtol=1e-14)
+    np.testing.assert_allclose(grad.compute(**SCHED), want_grad, rtol=1e-13, atol=1e-17)
