@@ -261,7 +261,13 @@ static void DFN(columns)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh, f
     (void)nt;
 }
 
-static int DFN(gather)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, int nt)
+/* Rows copied into a per-thread buffer first: rows whose reduced axis is
+ * strided (and whose columns are not contiguous either), and every call with
+ * a temperature, whose rows are divided by it on the way in (x / T rounded as
+ * NumPy rounds it, so the result equals that of the call on x / T, without
+ * an array-sized temporary). A contiguous output row is written directly. */
+static int DFN(gather)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, T temperature,
+                       int nt)
 {
     const int64_t rows = sh.n_outer * sh.n_inner, n = sh.n_red;
     T *buffers = (T *)malloc((size_t)(n > 0 ? n : 1) * sizeof(T) * (size_t)nt);
@@ -269,6 +275,7 @@ static int DFN(gather)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_v
         return FSS_ERR_NOMEM;
     const T *xb = (const T *)X.data;
     T *yb = (T *)Y.data;
+    const int scaled = temperature != (T)1;
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
@@ -283,9 +290,13 @@ static int DFN(gather)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_v
             const int64_t o = r / sh.n_inner, i = r % sh.n_inner;
             const T *x = xb + o * X.s_outer + i * X.s_inner;
             T *y = yb + o * Y.s_outer + i * Y.s_inner;
-            for (int64_t j = 0; j < n; ++j)
-                buf[j] = x[j * X.s_red];
-            if (op == FSS_LOGSUMEXP) {
+            if (scaled)
+                for (int64_t j = 0; j < n; ++j)
+                    buf[j] = x[j * X.s_red] / temperature;
+            else
+                for (int64_t j = 0; j < n; ++j)
+                    buf[j] = x[j * X.s_red];
+            if (op == FSS_LOGSUMEXP || Y.s_red == 1) {
                 DFN(row)(k, op, buf, n, y);
             } else {
                 DFN(row)(k, op, buf, n, buf);
@@ -299,7 +310,8 @@ static int DFN(gather)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_v
     return FSS_OK;
 }
 
-static int DFN(run)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, int num_threads)
+static int DFN(run)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, double temperature,
+                    int num_threads)
 {
     const KSET *k = &isa->TS;
     const int64_t rows = sh.n_outer * sh.n_inner;
@@ -312,6 +324,8 @@ static int DFN(run)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh, fss_vi
     const int64_t work = rows * (sh.n_red > 0 ? sh.n_red : 1);
     const int y_rows_contig = op == FSS_LOGSUMEXP || Y.s_red == 1;
     const int y_cols_contig = op == FSS_LOGSUMEXP || Y.s_inner == 1;
+    if ((T)temperature != (T)1)
+        return DFN(gather)(isa, op, sh, X, Y, (T)temperature, fss_threads_for(work, rows, num_threads));
     if (X.s_red == 1 && y_rows_contig) {
         const int nt = fss_threads_for(work, rows, num_threads);
         const int nt_split = fss_threads_for(work, work / FSS_SPLIT_MIN_CHUNK, num_threads);
@@ -326,7 +340,7 @@ static int DFN(run)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh, fss_vi
         DFN(columns)(isa, op, sh, X, Y, fss_threads_for(work, tasks, num_threads));
         return FSS_OK;
     }
-    return DFN(gather)(isa, op, sh, X, Y, fss_threads_for(work, rows, num_threads));
+    return DFN(gather)(isa, op, sh, X, Y, (T)1, fss_threads_for(work, rows, num_threads));
 }
 
 #undef DFN

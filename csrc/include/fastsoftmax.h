@@ -27,11 +27,13 @@ typedef struct {
 enum { FSS_OK = 0, FSS_ERR_NOMEM = -1, FSS_ERR_ARG = -2 };
 
 /* softmax / log_softmax write y with x's shape; logsumexp writes y of shape
- * (outer, inner) and ignores y.s_red. y may be x (in place). num_threads <= 0
+ * (outer, inner) and ignores y.s_red. y may be x (in place). temperature
+ * (finite, > 0; 1 for none): the result is that of x / temperature, each
+ * element divided in x's precision, with no array-sized temporary. num_threads <= 0
  * means the OpenMP default (OMP_NUM_THREADS, threadpoolctl). Returns FSS_OK or
  * an FSS_ERR_* code. Safe to call without the GIL, from several threads. */
 int fss_softmax_family(fss_op op, fss_dtype dtype, fss_shape3 shape, fss_view3 x, fss_view3 y,
-                       int num_threads);
+                       double temperature, int num_threads);
 
 /* exp(x) for x <= 0 with the active kernel set's polynomial (for accuracy
  * tests of the exp itself). */

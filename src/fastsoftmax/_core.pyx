@@ -31,7 +31,7 @@ cdef extern from "fastsoftmax.h" nogil:
     int FSS_OK
     int FSS_ERR_NOMEM
     int fss_softmax_family(fss_op op, fss_dtype dtype, fss_shape3 shape, fss_view3 x, fss_view3 y,
-                           int num_threads)
+                           double temperature, int num_threads)
     int fss_exp_nonpos(fss_dtype dtype, const void *x, int64_t n, void *y)
     void fss_runtime_init()
     int fss_in_forked_child()
@@ -117,10 +117,10 @@ cdef bint _view3(cnp.ndarray x, cnp.ndarray y, int axis, bint y_keeps_axis,
 
 
 cdef int _run(int op, fss_dtype dt, fss_shape3 sh, fss_view3 xv, fss_view3 yv,
-              int num_threads) except -1:
+              double temperature, int num_threads) except -1:
     cdef int rc
     with nogil:
-        rc = fss_softmax_family(<fss_op>op, dt, sh, xv, yv, num_threads)
+        rc = fss_softmax_family(<fss_op>op, dt, sh, xv, yv, temperature, num_threads)
     if rc == FSS_ERR_NOMEM:
         raise MemoryError("fastsoftmax: could not allocate a row buffer")
     if rc != FSS_OK:
@@ -140,12 +140,14 @@ cdef inline int _kernel_dtype(cnp.ndarray x) noexcept:
     return -1
 
 
-def softmax_family(int op, cnp.ndarray x, cnp.ndarray y, int axis, int num_threads) -> bool:
-    """Run one softmax-family kernel of x over ``axis`` into y.
+def softmax_family(int op, cnp.ndarray x, cnp.ndarray y, int axis, int num_threads,
+                   double temperature=1.0) -> bool:
+    """Run one softmax-family kernel of x / temperature over ``axis`` into y.
 
     x and y share a float32/float64 dtype (checked by the caller); y has x's
-    shape (softmax, log_softmax) or x's shape without ``axis`` (logsumexp).
-    Returns False, having done nothing, when the layout needs a copy first.
+    shape (softmax, log_softmax) or x's shape without ``axis`` (logsumexp);
+    temperature is finite and > 0 (checked by the caller). Returns False,
+    having done nothing, when the layout needs a copy first.
     """
     cdef fss_shape3 sh
     cdef fss_view3 xv, yv
@@ -154,7 +156,7 @@ def softmax_family(int op, cnp.ndarray x, cnp.ndarray y, int axis, int num_threa
         raise TypeError(f"internal: unsupported kernel dtypes {x.dtype}, {y.dtype}")
     if not _view3(x, y, axis, op != FSS_LOGSUMEXP, &sh, &xv, &yv):
         return False
-    _run(op, <fss_dtype>dt, sh, xv, yv, num_threads)
+    _run(op, <fss_dtype>dt, sh, xv, yv, temperature, num_threads)
     return True
 
 
@@ -200,7 +202,7 @@ def fast_call(int op, object x, object axis):
             y = cnp.PyArray_EMPTY(nd, shape, cnp.PyArray_TYPE(a), fortran)
         if not _view3(a, y, ax, op != FSS_LOGSUMEXP, &sh, &xv, &yv):
             return None
-    _run(op, <fss_dtype>dt, sh, xv, yv, 0)
+    _run(op, <fss_dtype>dt, sh, xv, yv, 1.0, 0)
     # (not PyArray_Return: it steals a reference the declaration does not show)
     return y[()] if cnp.PyArray_NDIM(y) == 0 else y
 
