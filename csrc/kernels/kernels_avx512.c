@@ -2,3 +2,4 @@
  * flags this one file gets. */
 #include "isa/vec_avx512.h"
 #include "instantiate.h"
+#include "backward_instantiate.h"

@@ -16,6 +16,8 @@ __version__ = "0.1.0"
 
 from . import _core  # noqa: F401  (fastsoftmax._core.set_isa / get_isa for tests)
 from ._api import log_softmax, logsumexp, softmax
+from ._backward import log_softmax_backward, softmax_backward
+from ._focal import softmax_focal_loss
 from ._runtime import runtime, select_isa_from_environment, show_runtime
 from ._xent import cross_entropy
 
@@ -26,3 +28,5 @@ __all__ = [
     "softmax", "log_softmax", "logsumexp", "cross_entropy", "runtime", "show_runtime",
     "__version__",
 ]
+__all__ += ["softmax_backward", "log_softmax_backward"]
+__all__ += ["softmax_focal_loss"]

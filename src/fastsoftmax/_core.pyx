@@ -244,3 +244,5 @@ def cross_entropy(cnp.ndarray x, cnp.ndarray target, cnp.ndarray soft_target, cn
     if rc != FSS_OK:
         raise RuntimeError(f"fastsoftmax: kernel error {rc}")
     return total
+
+include "_bind_backward.pxi"

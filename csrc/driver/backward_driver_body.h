@@ -1,0 +1,127 @@
+/* The backward-pass driver for one element type, included by
+ * backward_driver.c with T / TS / KSET bound to float or double.
+ *
+ * g (grad_output), y (the forward output) and out are strided 3-D views of
+ * one shape (outer x inner rows, reduced axis); out may be g or y. Walkers:
+ *   rows     the reduced axis is contiguous in all three: row kernels;
+ *   columns  it is strided but the inner axis is contiguous in all three:
+ *            column kernels over tiles of adjacent columns (no transposing
+ *            copy);
+ *   gather   neither: each row is copied into per-thread buffers, computed
+ *            there and scattered back.
+ * Each row: s = sum g*y (softmax) or sum g (log_softmax) in double, then one
+ * elementwise pass. */
+
+#define BFN(name) FSS_DCAT(FSS_DCAT(fss_bwd_drv_, name), FSS_DCAT(_, TS))
+
+static void BFN(row)(const KSET *k, int log_sm, const T *g, const T *y, int64_t n, T *out)
+{
+    const double s = k->dot(g, log_sm ? NULL : y, n);
+    if (log_sm)
+        k->logsoftmax_row(g, y, n, (T)s, out);
+    else
+        k->softmax_row(g, y, n, (T)s, out);
+}
+
+static void BFN(rows)(const KSET *k, int log_sm, fss_shape3 sh, fss_view3 G, fss_view3 Y, fss_view3 O, int nt)
+{
+    const int64_t rows = sh.n_outer * sh.n_inner;
+    const T *gb = (const T *)G.data, *yb = (const T *)Y.data;
+    T *ob = (T *)O.data;
+#if defined(_OPENMP)
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (int64_t r = 0; r < rows; ++r) {
+        const int64_t o = r / sh.n_inner, i = r % sh.n_inner;
+        BFN(row)(k, log_sm, gb + o * G.s_outer + i * G.s_inner, yb + o * Y.s_outer + i * Y.s_inner, sh.n_red,
+                 ob + o * O.s_outer + i * O.s_inner);
+    }
+    (void)nt;
+}
+
+static void BFN(columns)(const KSET *k, int log_sm, fss_shape3 sh, fss_view3 G, fss_view3 Y, fss_view3 O, int nt)
+{
+    const int64_t cw = k->col_width;
+    const int64_t tiles = (sh.n_inner + cw - 1) / cw;
+    const int64_t tasks = sh.n_outer * tiles;
+    const T *gb = (const T *)G.data, *yb = (const T *)Y.data;
+    T *ob = (T *)O.data;
+#if defined(_OPENMP)
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (int64_t t = 0; t < tasks; ++t) {
+        const int64_t o = t / tiles, j0 = (t % tiles) * cw;
+        const int64_t w = sh.n_inner - j0 < cw ? sh.n_inner - j0 : cw;
+        const T *g = gb + o * G.s_outer + j0, *y = yb + o * Y.s_outer + j0;
+        T *out = ob + o * O.s_outer + j0;
+        double s[FSS_BWD_COL_MAX];
+        T st[FSS_BWD_COL_MAX];
+        k->col_dot(g, G.s_red, log_sm ? NULL : y, Y.s_red, sh.n_red, w, s);
+        for (int64_t j = 0; j < cw; ++j)
+            st[j] = j < w ? (T)s[j] : 0;
+        k->col_apply(log_sm, g, G.s_red, y, Y.s_red, sh.n_red, w, st, out, O.s_red);
+    }
+    (void)nt;
+}
+
+static int BFN(gather)(const KSET *k, int log_sm, fss_shape3 sh, fss_view3 G, fss_view3 Y, fss_view3 O, int nt)
+{
+    const int64_t rows = sh.n_outer * sh.n_inner, n = sh.n_red;
+    const size_t per_thread = 2 * (size_t)(n > 0 ? n : 1);
+    T *buffers = (T *)malloc(per_thread * sizeof(T) * (size_t)nt);
+    if (buffers == NULL)
+        return FSS_ERR_NOMEM;
+    const T *gb = (const T *)G.data, *yb = (const T *)Y.data;
+    T *ob = (T *)O.data;
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#endif
+    {
+#if defined(_OPENMP)
+        T *gbuf = buffers + per_thread * (size_t)omp_get_thread_num();
+#pragma omp for schedule(static)
+#else
+        T *gbuf = buffers;
+#endif
+        for (int64_t r = 0; r < rows; ++r) {
+            T *ybuf = gbuf + n;
+            const int64_t o = r / sh.n_inner, i = r % sh.n_inner;
+            const T *g = gb + o * G.s_outer + i * G.s_inner, *y = yb + o * Y.s_outer + i * Y.s_inner;
+            T *out = ob + o * O.s_outer + i * O.s_inner;
+            for (int64_t j = 0; j < n; ++j) {
+                gbuf[j] = g[j * G.s_red];
+                ybuf[j] = y[j * Y.s_red];
+            }
+            BFN(row)(k, log_sm, gbuf, ybuf, n, gbuf);
+            for (int64_t j = 0; j < n; ++j)
+                out[j * O.s_red] = gbuf[j];
+        }
+    }
+    free(buffers);
+    (void)nt;
+    return FSS_OK;
+}
+
+static int BFN(run)(const KSET *k, int log_sm, fss_shape3 sh, fss_view3 G, fss_view3 Y, fss_view3 O, int num_threads)
+{
+    const int64_t rows = sh.n_outer * sh.n_inner;
+    if (rows == 0 || sh.n_red == 0)
+        return FSS_OK;
+    if (sh.n_red == 1)
+        G.s_red = Y.s_red = O.s_red = 1;
+    if (sh.n_inner == 1)
+        G.s_inner = Y.s_inner = O.s_inner = 1;
+    const int64_t work = rows * sh.n_red;
+    if (G.s_red == 1 && Y.s_red == 1 && O.s_red == 1) {
+        BFN(rows)(k, log_sm, sh, G, Y, O, fss_threads_for(work, rows, num_threads));
+        return FSS_OK;
+    }
+    if (G.s_inner == 1 && Y.s_inner == 1 && O.s_inner == 1 && sh.n_inner > 1) {
+        const int64_t tasks = sh.n_outer * ((sh.n_inner + k->col_width - 1) / k->col_width);
+        BFN(columns)(k, log_sm, sh, G, Y, O, fss_threads_for(work, tasks, num_threads));
+        return FSS_OK;
+    }
+    return BFN(gather)(k, log_sm, sh, G, Y, O, fss_threads_for(work, rows, num_threads));
+}
+
+#undef BFN
