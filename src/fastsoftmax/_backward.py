@@ -85,7 +85,7 @@ def _backward(
     g = as_input_array(grad_output, "grad_output")
     y = as_input_array(output, "output")
     for a, name in ((g, "grad_output"), (y, "output")):
-        if a.dtype not in _FLOATS:
+        if a.dtype.newbyteorder("=") not in _FLOATS:
             raise TypeError(
                 f"{name}: unsupported dtype {a.dtype} (expected float16, float32 or float64)"
             )
@@ -93,7 +93,7 @@ def _backward(
         raise ValueError(f"output: has shape {y.shape}, expected grad_output's shape {g.shape}")
     axes = normalize_axes(axis, g.ndim)
     threads = normalize_threads(num_threads)
-    result_dtype = np.result_type(g.dtype, y.dtype)
+    result_dtype = np.result_type(g.dtype, y.dtype).newbyteorder("=")
     if out is not None:
         check_out(out, g.shape, result_dtype)
     kdt = np.dtype(np.float32) if result_dtype == np.float16 else result_dtype
@@ -127,7 +127,7 @@ def _backward(
         if safe:
             _run(op, gk, yk, out, ax, threads)
             return out
-    res = np.empty(gk.shape, dtype=kdt)
+    res = np.empty_like(gk, dtype=kdt)  # g's memory order: the same walker as in place
     _run(op, gk, yk, res, ax, threads)
     res = res.reshape(g.shape)
     if out is not None:
