@@ -20,6 +20,13 @@ _REDUCTIONS = ("mean", "sum", "none")
 _INT64_MAX = np.iinfo(np.int64).max
 
 
+def _real(value: object, name: str) -> float:
+    """A real number (not a string, not a bool) as a float."""
+    if isinstance(value, str | bytes):
+        raise TypeError(f"{name}: expected a real number, got {value!r}")
+    return _as_float(value, name)
+
+
 def _class_vector(value: object, name: str, n_classes: int) -> np.ndarray:
     """A (C,) float64 array of finite non-negative numbers, or a clear error."""
     v = np.asarray(value)
@@ -138,14 +145,14 @@ def softmax_focal_loss(
         )
     t, _ = _check_target(target, batch_shape, x.shape)
 
-    g = _as_float(gamma, "gamma")
+    g = _real(gamma, "gamma")
     if not (math.isfinite(g) and g >= 0.0):
         raise ValueError(f"gamma: must be a finite number >= 0, got {gamma!r}")
     alpha_vec = None
     alpha_scalar = 1.0
     if alpha is not None:
         if np.ndim(alpha) == 0:
-            alpha_scalar = _as_float(alpha, "alpha")
+            alpha_scalar = _real(alpha, "alpha")
             if not (math.isfinite(alpha_scalar) and alpha_scalar >= 0.0):
                 raise ValueError(f"alpha: must be finite and non-negative, got {alpha!r}")
         else:
