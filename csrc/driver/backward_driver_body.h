@@ -16,11 +16,13 @@
 
 static void BFN(row)(const KSET *k, int log_sm, const T *g, const T *y, int64_t n, T *out)
 {
-    const double s = k->dot(g, log_sm ? NULL : y, n);
-    if (log_sm)
-        k->logsoftmax_row(g, y, n, (T)s, out);
-    else
-        k->softmax_row(g, y, n, (T)s, out);
+    if (log_sm) {
+        T ymax;
+        const double s = k->sum_max(g, y, n, &ymax);
+        k->logsoftmax_row(g, y, n, (T)s, ymax, out);
+    } else {
+        k->softmax_row(g, y, n, (T)k->dot(g, y, n), out);
+    }
 }
 
 static void BFN(rows)(const KSET *k, int log_sm, fss_shape3 sh, fss_view3 G, fss_view3 Y, fss_view3 O, int nt)

@@ -119,8 +119,8 @@ static inline double fss_bwdacc_f64_value(fss_bwdacc_f64 a, fss_bwdacc_f64 b)
 #define FSS_BWD_SET_INIT(ts, width)                                                           \
     {                                                                                         \
         FSS_BWD_FN_OF(bwd_dot, ts), FSS_BWD_FN_OF(bwd_softmax_row, ts),                       \
-            FSS_BWD_FN_OF(bwd_logsoftmax_row, ts), FSS_BWD_FN_OF(bwd_col_dot, ts),            \
-            FSS_BWD_FN_OF(bwd_col_apply, ts), 2 * (width)                                     \
+            FSS_BWD_FN_OF(bwd_sum_max, ts), FSS_BWD_FN_OF(bwd_logsoftmax_row, ts),            \
+            FSS_BWD_FN_OF(bwd_col_dot, ts), FSS_BWD_FN_OF(bwd_col_apply, ts), 2 * (width)      \
     }
 
 const fss_bwd_isa_kernels FSS_CAT(fss_bwd_kernels_, FSS_ISA_SUFFIX) = {

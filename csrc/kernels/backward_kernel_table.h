@@ -12,7 +12,9 @@
         /* sum g*y (y non-NULL) or sum g (y NULL), compensated, in double */                 \
         double (*dot)(const T *g, const T *y, int64_t n);                                     \
         void (*softmax_row)(const T *g, const T *y, int64_t n, T s, T *out); /* y*(g-s) */   \
-        void (*logsoftmax_row)(const T *g, const T *y, int64_t n, T s, T *out); /* g-e^y s */ \
+        /* sum g (returned, double) and *ymax = max y, for logsoftmax_row */                  \
+        double (*sum_max)(const T *g, const T *y, int64_t n, T *ymax);                        \
+        void (*logsoftmax_row)(const T *g, const T *y, int64_t n, T s, T ymax, T *out);       \
         /* up to col_width adjacent columns of a strided reduced axis */                     \
         void (*col_dot)(const T *g, int64_t gs, const T *y, int64_t ys, int64_t n, int64_t w, \
                         double *s);                                                           \

@@ -63,24 +63,58 @@ static void FSS_FN(bwd_softmax_row)(const T *g, const T *y, int64_t n, T s, T *o
     }
 }
 
+/* sum_j g_j (returned, in double) and *ymax = max_j y_j: the row
+ * maximum of y lets the elementwise pass skip the overflow clamp. */
+static double FSS_FN(bwd_sum_max)(const T *g, const T *y, int64_t n, T *ymax)
+{
+    BACCT a0 = BACC(zero)(), a1 = BACC(zero)();
+    const V ninf = VOP(set1)(-(T)INFINITY);
+    V m0 = ninf, m1 = ninf;
+    int64_t i = 0;
+    for (; i + 2 * W <= n; i += 2 * W) {
+        a0 = BACC(add)(a0, VOP(loadu)(g + i));
+        a1 = BACC(add)(a1, VOP(loadu)(g + i + W));
+        m0 = VOP(max)(m0, VOP(loadu)(y + i));
+        m1 = VOP(max)(m1, VOP(loadu)(y + i + W));
+    }
+    for (; i < n; i += W) {
+        a0 = BACC(add)(a0, VOP(load_part)(g + i, n - i, 0));
+        m0 = VOP(max)(m0, VOP(load_part)(y + i, n - i, -(T)INFINITY));
+    }
+    *ymax = VOP(hmax)(VOP(max)(m0, m1));
+    return BACC(value)(a0, a1);
+}
+
 /* out = g - exp(y) * s, one rounding for the product and the difference
- * where the ISA has FMA; out may be g or y. */
-static void FSS_FN(bwd_logsoftmax_row)(const T *g, const T *y, int64_t n, T s, T *out)
+ * where the ISA has FMA; out may be g or y. `clamp` (a constant at each
+ * call) guards exp against y > BWD_EXP_MAX: only rows that reach it pay. */
+static inline void FSS_FN(bwd_lsm_loop)(const T *g, const T *y, int64_t n, T s, T *out, int clamp)
 {
     const V vns = VOP(set1)(-s);
     int64_t i = 0;
     for (; i + 2 * W <= n; i += 2 * W) {
-        const V e0 = FSS_FN(bwd_exp)(VOP(loadu)(y + i));
-        const V e1 = FSS_FN(bwd_exp)(VOP(loadu)(y + i + W));
+        const V y0 = VOP(loadu)(y + i), y1 = VOP(loadu)(y + i + W);
+        const V e0 = clamp ? FSS_FN(bwd_exp)(y0) : VOP(exp_nonpos)(y0);
+        const V e1 = clamp ? FSS_FN(bwd_exp)(y1) : VOP(exp_nonpos)(y1);
         const V r0 = VOP(fmadd)(e0, vns, VOP(loadu)(g + i));
         const V r1 = VOP(fmadd)(e1, vns, VOP(loadu)(g + i + W));
         VOP(storeu)(out + i, r0);
         VOP(storeu)(out + i + W, r1);
     }
     for (; i < n; i += W) {
-        const V e0 = FSS_FN(bwd_exp)(VOP(load_part)(y + i, n - i, -(T)INFINITY));
+        const V y0 = VOP(load_part)(y + i, n - i, -(T)INFINITY);
+        const V e0 = clamp ? FSS_FN(bwd_exp)(y0) : VOP(exp_nonpos)(y0);
         VOP(store_part)(out + i, VOP(fmadd)(e0, vns, VOP(load_part)(g + i, n - i, 0)), n - i);
     }
+}
+
+/* ymax: the row maximum of y (bwd_sum_max); NaN takes the clamped loop. */
+static void FSS_FN(bwd_logsoftmax_row)(const T *g, const T *y, int64_t n, T s, T ymax, T *out)
+{
+    if (ymax <= (T)0.5 * BWD_EXP_MAX)
+        FSS_FN(bwd_lsm_loop)(g, y, n, s, out, 0);
+    else
+        FSS_FN(bwd_lsm_loop)(g, y, n, s, out, 1);
 }
 
 /* ---- column kernels: the reduced axis is strided (gs, ys, os), up to 2*W
