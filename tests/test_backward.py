@@ -126,6 +126,23 @@ def test_column_tiles_every_width(isa, rng, name):
         for dtype in (np.float32, np.float64):
             g, y = make_inputs(name, rng, (19, n_inner), dtype, axis=0)
             check(name, call(name, g, y, axis=0), g, y, 0, f"isa={isa} inner={n_inner}")
+    # several super-tiles of columns and row blocks, one and two threads
+    for shape in ((130, 1100), (67, 513)):
+        g, y = make_inputs(name, rng, shape, np.float32, axis=0)
+        one = call(name, g, y, axis=0, num_threads=1)
+        check(name, one, g, y, 0, f"isa={isa} {shape}")
+        check(name, call(name, g, y, axis=0, num_threads=2), g, y, 0, f"isa={isa} {shape} 2t")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_log_softmax_backward_positive_outputs(isa, rng, dtype):
+    # not log-probabilities, but exp is exact up to its overflow threshold:
+    # rows whose maximum passes the fast path's limit take the clamped loop
+    for top in (3.0, 50.0, 80.0):
+        y = rng.uniform(-20, top, (4, 37)).astype(dtype)
+        g = rng.standard_normal((4, 37)).astype(dtype)
+        check("log_softmax_backward", fs.log_softmax_backward(g, y), g, y, -1,
+              f"isa={isa} top={top}")
 
 
 @pytest.mark.parametrize("name", FUNCS)

@@ -1,5 +1,6 @@
 /* fss_softmax_backward: argument checks and type dispatch in front of the
  * per-type backward drivers (backward_driver_body.h). */
+#include <math.h>
 #include <stdlib.h>
 
 #if defined(_OPENMP)
@@ -8,6 +9,7 @@
 
 #include "../dispatch/backward_select.h"
 #include "../include/fastsoftmax.h"
+#include "../kernels/ksum.h"
 #include "threads.h"
 
 #define FSS_DCAT_(a, b) a##b

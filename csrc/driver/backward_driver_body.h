@@ -41,27 +41,72 @@ static void BFN(rows)(const KSET *k, int log_sm, fss_shape3 sh, fss_view3 G, fss
     (void)nt;
 }
 
+/* Columns in super-tiles of up to FSS_BWD_SUPER adjacent columns, walked
+ * in blocks of FSS_BWD_ROW_BLOCK reduced positions: within a block every row
+ * segment is read front to back, tile after tile. (A tile of 2*W columns
+ * walked down the whole reduced axis touches one page per position and
+ * thrashes the TLB.) Block sums are combined with a compensated sum per
+ * column, so a long strided axis sums as accurately as a row. */
+#ifndef FSS_BWD_SUPER
+#define FSS_BWD_SUPER 512
+#define FSS_BWD_ROW_BLOCK 64
+#endif
+
+static void BFN(super_tile)(const KSET *k, int log_sm, int64_t n, int64_t width, const T *g, int64_t gs,
+                            const T *y, int64_t ys, T *out, int64_t os)
+{
+    const int64_t cw = k->col_width;
+    fss_ksum acc[FSS_BWD_SUPER];
+    T st[FSS_BWD_SUPER + FSS_BWD_COL_MAX];
+    double part[FSS_BWD_COL_MAX];
+    for (int64_t j = 0; j < width; ++j)
+        acc[j].sum = acc[j].comp = 0.0;
+    for (int64_t i0 = 0; i0 < n; i0 += FSS_BWD_ROW_BLOCK) {
+        const int64_t rows = n - i0 < FSS_BWD_ROW_BLOCK ? n - i0 : FSS_BWD_ROW_BLOCK;
+        for (int64_t j0 = 0; j0 < width; j0 += cw) {
+            const int64_t w = width - j0 < cw ? width - j0 : cw;
+            k->col_dot(g + i0 * gs + j0, gs, log_sm ? NULL : y + i0 * ys + j0, ys, rows, w, part);
+            for (int64_t j = 0; j < w; ++j)
+                fss_ksum_add(&acc[j0 + j], part[j]);
+        }
+    }
+    for (int64_t j = 0; j < width; ++j) {
+        /* an infinite term turns the compensation into NaN: keep the inf */
+        const double v = fss_ksum_value(&acc[j]);
+        st[j] = (T)(isnan(v) ? acc[j].sum : v);
+    }
+    for (int64_t j = width; j < width + FSS_BWD_COL_MAX; ++j)
+        st[j] = 0;
+    for (int64_t i0 = 0; i0 < n; i0 += FSS_BWD_ROW_BLOCK) {
+        const int64_t rows = n - i0 < FSS_BWD_ROW_BLOCK ? n - i0 : FSS_BWD_ROW_BLOCK;
+        for (int64_t j0 = 0; j0 < width; j0 += cw) {
+            const int64_t w = width - j0 < cw ? width - j0 : cw;
+            k->col_apply(log_sm, g + i0 * gs + j0, gs, y + i0 * ys + j0, ys, rows, w, st + j0,
+                         out + i0 * os + j0, os);
+        }
+    }
+}
+
 static void BFN(columns)(const KSET *k, int log_sm, fss_shape3 sh, fss_view3 G, fss_view3 Y, fss_view3 O, int nt)
 {
     const int64_t cw = k->col_width;
-    const int64_t tiles = (sh.n_inner + cw - 1) / cw;
-    const int64_t tasks = sh.n_outer * tiles;
+    /* super-tiles narrow enough to give every thread work */
+    int64_t sw = (sh.n_outer >= nt) ? FSS_BWD_SUPER : (sh.n_inner + nt - 1) / nt;
+    sw = (sw + cw - 1) / cw * cw;
+    if (sw > FSS_BWD_SUPER)
+        sw = FSS_BWD_SUPER;
+    const int64_t supers = (sh.n_inner + sw - 1) / sw;
+    const int64_t tasks = sh.n_outer * supers;
     const T *gb = (const T *)G.data, *yb = (const T *)Y.data;
     T *ob = (T *)O.data;
 #if defined(_OPENMP)
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif
     for (int64_t t = 0; t < tasks; ++t) {
-        const int64_t o = t / tiles, j0 = (t % tiles) * cw;
-        const int64_t w = sh.n_inner - j0 < cw ? sh.n_inner - j0 : cw;
-        const T *g = gb + o * G.s_outer + j0, *y = yb + o * Y.s_outer + j0;
-        T *out = ob + o * O.s_outer + j0;
-        double s[FSS_BWD_COL_MAX];
-        T st[FSS_BWD_COL_MAX];
-        k->col_dot(g, G.s_red, log_sm ? NULL : y, Y.s_red, sh.n_red, w, s);
-        for (int64_t j = 0; j < cw; ++j)
-            st[j] = j < w ? (T)s[j] : 0;
-        k->col_apply(log_sm, g, G.s_red, y, Y.s_red, sh.n_red, w, st, out, O.s_red);
+        const int64_t o = t / supers, j0 = (t % supers) * sw;
+        const int64_t width = sh.n_inner - j0 < sw ? sh.n_inner - j0 : sw;
+        BFN(super_tile)(k, log_sm, sh.n_red, width, gb + o * G.s_outer + j0, G.s_red, yb + o * Y.s_outer + j0,
+                        Y.s_red, ob + o * O.s_outer + j0, O.s_red);
     }
     (void)nt;
 }
