@@ -6,9 +6,10 @@
 
 /* ---- signed accumulators (the terms of a VJP sum have either sign) ---- */
 
-/* float terms: summed in double. A product of two floats rounded to float
- * carries one rounding; the double sum then adds < 2^-40 relative even for
- * 10^9 terms, so no blocks are needed. */
+/* float terms: summed in double, in blocks of BWD_PRODUCT_BLOCK terms per
+ * lane first summed (FMA) in float: each block carries at most a few
+ * float roundings of its own terms, and the double sum of the blocks adds
+ * < 2^-40 relative even for 10^9 terms, so nothing grows with the length. */
 typedef struct { vfacc a; } fss_bwdacc_f32;
 static inline fss_bwdacc_f32 fss_bwdacc_f32_zero(void) { fss_bwdacc_f32 r = { vfacc_zero() }; return r; }
 static inline fss_bwdacc_f32 fss_bwdacc_f32_add(fss_bwdacc_f32 r, vf v) { r.a = vfacc_add(r.a, v); return r; }
@@ -84,7 +85,9 @@ static inline double fss_bwdacc_f64_value(fss_bwdacc_f64 a, fss_bwdacc_f64 b)
 #define BACC(op) fss_bwdacc_f32_##op
 /* exp overflows float beyond ~88.72 */
 #define BWD_EXP_MAX 89.0f
+#define BWD_PRODUCT_BLOCK 4
 #include "backward_kernels.h"
+#undef BWD_PRODUCT_BLOCK
 #undef T
 #undef TS
 #undef V

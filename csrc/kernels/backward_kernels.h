@@ -18,6 +18,34 @@ static double FSS_FN(bwd_dot)(const T *g, const T *y, int64_t n)
 {
     BACCT a0 = BACC(zero)(), a1 = BACC(zero)();
     int64_t i = 0;
+#if defined(BWD_PRODUCT_BLOCK)
+    /* float: BWD_PRODUCT_BLOCK products per lane summed by FMA in float, then
+     * the block sum in double (the widening costs more than the FMA) */
+    if (y) {
+        for (; i + 2 * W * BWD_PRODUCT_BLOCK <= n;) {
+            V f0 = VOP(mul)(VOP(loadu)(g + i), VOP(loadu)(y + i));
+            V f1 = VOP(mul)(VOP(loadu)(g + i + W), VOP(loadu)(y + i + W));
+            i += 2 * W;
+            for (int b = 1; b < BWD_PRODUCT_BLOCK; ++b, i += 2 * W) {
+                f0 = VOP(fmadd)(VOP(loadu)(g + i), VOP(loadu)(y + i), f0);
+                f1 = VOP(fmadd)(VOP(loadu)(g + i + W), VOP(loadu)(y + i + W), f1);
+            }
+            a0 = BACC(add)(a0, f0);
+            a1 = BACC(add)(a1, f1);
+        }
+    } else {
+        for (; i + 2 * W * BWD_PRODUCT_BLOCK <= n;) {
+            V f0 = VOP(loadu)(g + i), f1 = VOP(loadu)(g + i + W);
+            i += 2 * W;
+            for (int b = 1; b < BWD_PRODUCT_BLOCK; ++b, i += 2 * W) {
+                f0 = VOP(add)(f0, VOP(loadu)(g + i));
+                f1 = VOP(add)(f1, VOP(loadu)(g + i + W));
+            }
+            a0 = BACC(add)(a0, f0);
+            a1 = BACC(add)(a1, f1);
+        }
+    }
+#endif
     if (y) {
         for (; i + 2 * W <= n; i += 2 * W) {
             a0 = BACC(addprod)(a0, VOP(loadu)(g + i), VOP(loadu)(y + i));
@@ -71,6 +99,19 @@ static double FSS_FN(bwd_sum_max)(const T *g, const T *y, int64_t n, T *ymax)
     const V ninf = VOP(set1)(-(T)INFINITY);
     V m0 = ninf, m1 = ninf;
     int64_t i = 0;
+#if defined(BWD_PRODUCT_BLOCK)
+    for (; i + 2 * W * BWD_PRODUCT_BLOCK <= n;) {
+        V f0 = VOP(set1)(0), f1 = VOP(set1)(0);
+        for (int b = 0; b < BWD_PRODUCT_BLOCK; ++b, i += 2 * W) {
+            f0 = VOP(add)(f0, VOP(loadu)(g + i));
+            f1 = VOP(add)(f1, VOP(loadu)(g + i + W));
+            m0 = VOP(max)(m0, VOP(loadu)(y + i));
+            m1 = VOP(max)(m1, VOP(loadu)(y + i + W));
+        }
+        a0 = BACC(add)(a0, f0);
+        a1 = BACC(add)(a1, f1);
+    }
+#endif
     for (; i + 2 * W <= n; i += 2 * W) {
         a0 = BACC(add)(a0, VOP(loadu)(g + i));
         a1 = BACC(add)(a1, VOP(loadu)(g + i + W));

@@ -56,8 +56,27 @@ def _views(arrays: list[np.ndarray], axis: int) -> View3 | None:
     return (no, ni, shape[axis]), views
 
 
+def _contiguous_rows(arrays: list[np.ndarray], axis: int) -> View3 | None:
+    """The common case without the general merge: every array C-contiguous
+    with the last axis reduced, or F-contiguous with the first."""
+    ndim = arrays[0].ndim
+    if axis == ndim - 1:
+        flag = "C_CONTIGUOUS"
+    elif axis == 0:
+        flag = "F_CONTIGUOUS"
+    else:
+        return None
+    for a in arrays:
+        if not (a.flags[flag] and a.flags.aligned):
+            return None
+    n = arrays[0].shape[axis]
+    rows = arrays[0].size // n if n else 0
+    view = (0, n, 1)
+    return (1, rows, n), [view] * len(arrays)
+
+
 def _run(op: int, g: np.ndarray, y: np.ndarray, out: np.ndarray, axis: int, threads: int) -> None:
-    v = _views([g, y, out], axis)
+    v = _contiguous_rows([g, y, out], axis) or _views([g, y, out], axis)
     if v is not None:
         _core.softmax_backward(op, g, y, out, v[0], *v[1], threads)
         return
@@ -121,8 +140,10 @@ def _backward(
 
     ax = axes[0]
     if out is not None and out.dtype == kdt and out.shape == gk.shape:
-        safe = (_same_view(out, gk) or not np.shares_memory(out, gk)) and (
-            _same_view(out, yk) or not np.shares_memory(out, yk)
+        safe = all(
+            out is a or not np.may_share_memory(out, a) or _same_view(out, a)
+            or not np.shares_memory(out, a)
+            for a in (gk, yk)
         )
         if safe:
             _run(op, gk, yk, out, ax, threads)
