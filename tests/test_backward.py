@@ -120,6 +120,20 @@ def test_every_axis_and_layout(isa, rng, name, dtype):
 
 
 @pytest.mark.parametrize("name", FUNCS)
+def test_four_axes_permuted_layout(rng, name):
+    # three non-reduced axes that do not merge: computed on copies
+    for axis in range(4):
+        g, y = make_inputs(name, rng, (3, 4, 5, 6), np.float64, axis=axis)
+        gp = np.ascontiguousarray(g.transpose(2, 0, 3, 1)).transpose(1, 3, 0, 2)
+        yp = np.asfortranarray(y)
+        got = call(name, gp, yp, axis=axis)
+        check(name, got, g, y, axis, f"4-d axis={axis}")
+        out = np.empty((6, 5, 4, 3)).transpose(3, 2, 1, 0)
+        assert call(name, gp, yp, axis=axis, out=out) is out
+        np.testing.assert_array_equal(out, got)
+
+
+@pytest.mark.parametrize("name", FUNCS)
 def test_column_tiles_every_width(isa, rng, name):
     # reduced axis first, C order: the column kernels, tiles of every width
     for n_inner in (1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47):
