@@ -135,6 +135,45 @@ typedef struct {
 
 int fss_bce_with_logits(const fss_bce_args *args, double *loss_sum, int num_threads);
 int fss_sigmoid_focal(const fss_bce_args *args, double *loss_sum, int num_threads);
+/* ---- backward passes (driver/backward_driver.c) ---------------------- */
+/* Vector-Jacobian products of softmax and log_softmax along the reduced axis:
+ *   FSS_SOFTMAX_BACKWARD:      grad_input = y * (g - sum(g * y))
+ *   FSS_LOG_SOFTMAX_BACKWARD:  grad_input = g - exp(y) * sum(g)
+ * with g = grad_output and y = the forward output (probabilities, or
+ * log-probabilities). The three views share `shape`; grad_input may be
+ * grad_output or output (same view). The sums are taken in double (float)
+ * or compensated (double). Returns FSS_OK or an FSS_ERR_* code. */
+typedef enum { FSS_SOFTMAX_BACKWARD = 0, FSS_LOG_SOFTMAX_BACKWARD = 1 } fss_bwd_op;
+int fss_softmax_backward(fss_bwd_op op, fss_dtype dtype, fss_shape3 shape, fss_view3 grad_output,
+                         fss_view3 output, fss_view3 grad_input, int num_threads);
+
+/* ---- softmax focal loss (driver/focal_driver.c) ---------------------- */
+/* Per row of n_classes logits (classes contiguous, rows x_row_stride apart)
+ * with class target t (int64, already checked to lie in [0, n_classes) or
+ * equal ignore_index):
+ *   l_i = weight_t * alpha_t * (1 - p_t)^gamma * (-log p_t),  p = softmax(row)
+ * alpha_t = alpha[t] (alpha non-NULL) or alpha_scalar; weight NULL means 1.
+ * Ignored rows give loss 0 and gradient 0. loss_rows (or NULL) receives l_i,
+ * *loss_sum (or NULL) sum_i l_i; grad (or NULL; may be logits) receives
+ * grad_scale * d l_i / d logits. gamma must be finite and >= 0. */
+typedef struct {
+    fss_dtype dtype;
+    int64_t n_rows, n_classes;
+    const void *logits;
+    int64_t x_row_stride;
+    const int64_t *target;
+    const double *alpha;          /* n_classes, or NULL (alpha_scalar) */
+    double alpha_scalar;
+    const double *weight;         /* n_classes, or NULL */
+    int64_t ignore_index;
+    double gamma;
+    double grad_scale;
+    void *loss_rows;              /* n_rows, or NULL */
+    void *grad;                   /* or NULL; may be logits */
+    int64_t grad_row_stride;
+} fss_focal_args;
+
+int fss_softmax_focal_loss(const fss_focal_args *args, double *loss_sum, int num_threads);
 
 #ifdef __cplusplus
 }

@@ -4,3 +4,4 @@
 #include "instantiate.h"
 #include "isa/vec_extra_scalar.h"
 #include "sigmoid_instantiate.h"
+#include "backward_instantiate.h"

@@ -373,3 +373,4 @@ def cross_entropy(cnp.ndarray x, cnp.ndarray target, cnp.ndarray soft_target, cn
 
 
 include "_bind_sigmoid.pxi"
+include "_bind_backward.pxi"
