@@ -12,48 +12,13 @@ import numpy as np
 
 from . import _core
 from ._args import as_input_array, check_out, normalize_axes, normalize_threads
-from ._layout import _element_strides
 
 _OP_SOFTMAX = _core.OP_SOFTMAX_BACKWARD
 _OP_LOG_SOFTMAX = _core.OP_LOG_SOFTMAX_BACKWARD
 _FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 
 View3 = tuple[tuple[int, int, int], list[tuple[int, int, int]]]
-
-
-def _views(arrays: list[np.ndarray], axis: int) -> View3 | None:
-    """(outer, inner, reduced) shape and element strides of same-shaped arrays.
-
-    The non-reduced axes are merged where their strides chain in every array;
-    returns None when more than two remain or an array is unaligned (then the
-    caller computes on copies).
-    """
-    strides = [_element_strides(a) for a in arrays]
-    if any(s is None for s in strides):
-        return None
-    shape = arrays[0].shape
-    dims = [
-        (shape[d], [s[d] for s in strides])
-        for d in range(len(shape))
-        if d != axis and shape[d] != 1
-    ]
-    dims.sort(key=lambda t: -abs(t[1][0]))
-    merged: list[tuple[int, list[int]]] = []
-    for n, ss in dims:
-        if merged:
-            pn, ps = merged[-1]
-            if all(p == n * s for p, s in zip(ps, ss, strict=True)):
-                merged[-1] = (pn * n, ss)
-                continue
-        merged.append((n, ss))
-    if len(merged) > 2:
-        return None
-    zeros = [0] * len(arrays)
-    while len(merged) < 2:
-        merged.insert(0, (1, zeros))
-    (no, so), (ni, si) = merged
-    views = [(so[k], si[k], strides[k][axis]) for k in range(len(arrays))]
-    return (no, ni, shape[axis]), views
+_views = _core.strided_views
 
 
 def _contiguous_rows(arrays: list[np.ndarray], axis: int) -> View3 | None:

@@ -51,69 +51,134 @@ OP_LOGSUMEXP = FSS_LOGSUMEXP
 
 # ---- strided 3-D views ------------------------------------------------------
 
-cdef bint _view3(cnp.ndarray x, cnp.ndarray y, int axis, bint y_keeps_axis,
-                 fss_shape3 *sh, fss_view3 *xv, fss_view3 *yv) noexcept:
-    """Describe x (and y) reduced over ``axis`` as (outer, inner, reduced) views.
+cdef bint _views(int k, cnp.PyArrayObject **arrs, bint *keeps, int axis,
+                 fss_shape3 *sh, fss_view3 *views) noexcept:
+    """Describe k arrays reduced over ``axis`` as (outer, inner, reduced) views.
 
-    The kernels see (outer x inner) independent rows and one reduced axis. Any
-    two non-reduced axes fit that form without copying; more collapse when their
-    strides chain (always for C- or F-contiguous arrays). y has x's shape when
-    ``y_keeps_axis`` (softmax, log_softmax), else x's shape without ``axis``
-    (logsumexp). Returns False when the layout needs a copy (more than two
-    non-mergeable axes, unaligned data, strides that are not whole elements).
+    arrs[0] gives the shape; an array with keeps[j] has that shape, one
+    without has it minus ``axis`` (a logsumexp result). The kernels see
+    (outer x inner) independent rows and one reduced axis. Any two
+    non-reduced axes fit that form without copying; more collapse when their
+    strides chain in every array (always for C- or F-contiguous arrays).
+    Returns False when the layout needs a copy (more than two non-mergeable
+    axes, unaligned data, strides that are not whole elements).
     """
-    cdef int nd = cnp.PyArray_NDIM(x), d, k, j, nm = 0
-    cdef int64_t isz = cnp.PyArray_ITEMSIZE(x)
-    cdef cnp.npy_intp *xshape = cnp.PyArray_DIMS(x)
-    cdef cnp.npy_intp *xst = cnp.PyArray_STRIDES(x)
-    cdef cnp.npy_intp *yst = cnp.PyArray_STRIDES(y)
-    cdef int64_t dn[64], dx[64], dy[64], tn, tx, ty
-    if not (cnp.PyArray_ISALIGNED(x) and cnp.PyArray_ISALIGNED(y)):
+    cdef cnp.ndarray first = <cnp.ndarray>arrs[0], arr
+    cdef int nd = cnp.PyArray_NDIM(first), d, a, j, q, nm = 0
+    cdef int64_t isz = cnp.PyArray_ITEMSIZE(first)
+    cdef cnp.npy_intp *shape = cnp.PyArray_DIMS(first)
+    cdef cnp.npy_intp *st
+    cdef bint chain
+    cdef int64_t dn[64]
+    cdef int64_t ds[3][64]
+    cdef int64_t tn, ts[3], absj, absq
+    if k < 1 or k > 3:
         return False
-    for d in range(nd):
-        if xst[d] % isz:
+    for a in range(k):
+        arr = <cnp.ndarray>arrs[a]
+        if not cnp.PyArray_ISALIGNED(arr):
             return False
-    for d in range(cnp.PyArray_NDIM(y)):
-        if yst[d] % isz:
-            return False
+        st = cnp.PyArray_STRIDES(arr)
+        for d in range(cnp.PyArray_NDIM(arr)):
+            if st[d] % isz:
+                return False
     for d in range(nd):
-        if d == axis or xshape[d] == 1:
+        if d == axis or shape[d] == 1:
             continue
-        dn[nm] = xshape[d]
-        dx[nm] = xst[d] // isz
-        dy[nm] = yst[d if (y_keeps_axis or d < axis) else d - 1] // isz
+        dn[nm] = shape[d]
+        for a in range(k):
+            st = cnp.PyArray_STRIDES(<cnp.ndarray>arrs[a])
+            ds[a][nm] = st[d if (keeps[a] or d < axis) else d - 1] // isz
         nm += 1
-    # Largest x stride first (a stable insertion sort), then merge neighbours
-    # whose strides chain in both x and y.
-    for k in range(1, nm):
-        tn, tx, ty = dn[k], dx[k], dy[k]
-        j = k - 1
-        while j >= 0 and (dx[j] if dx[j] >= 0 else -dx[j]) < (tx if tx >= 0 else -tx):
-            dn[j + 1], dx[j + 1], dy[j + 1] = dn[j], dx[j], dy[j]
+    # Largest stride of arrs[0] first (a stable insertion sort), then merge
+    # neighbours whose strides chain in every array.
+    for q in range(1, nm):
+        tn = dn[q]
+        for a in range(k):
+            ts[a] = ds[a][q]
+        j = q - 1
+        absq = ts[0] if ts[0] >= 0 else -ts[0]
+        while j >= 0:
+            absj = ds[0][j] if ds[0][j] >= 0 else -ds[0][j]
+            if absj >= absq:
+                break
+            dn[j + 1] = dn[j]
+            for a in range(k):
+                ds[a][j + 1] = ds[a][j]
             j -= 1
-        dn[j + 1], dx[j + 1], dy[j + 1] = tn, tx, ty
+        dn[j + 1] = tn
+        for a in range(k):
+            ds[a][j + 1] = ts[a]
     j = 0
-    for k in range(nm):
-        if k > 0 and dx[j - 1] == dn[k] * dx[k] and dy[j - 1] == dn[k] * dy[k]:
-            dn[j - 1] *= dn[k]
-            dx[j - 1] = dx[k]
-            dy[j - 1] = dy[k]
+    for q in range(nm):
+        chain = q > 0
+        if chain:
+            for a in range(k):
+                if ds[a][j - 1] != dn[q] * ds[a][q]:
+                    chain = False
+                    break
+        if chain:
+            dn[j - 1] *= dn[q]
+            for a in range(k):
+                ds[a][j - 1] = ds[a][q]
         else:
-            dn[j], dx[j], dy[j] = dn[k], dx[k], dy[k]
+            dn[j] = dn[q]
+            for a in range(k):
+                ds[a][j] = ds[a][q]
             j += 1
     if j > 2:
         return False
     while j < 2:
-        dn[1], dx[1], dy[1] = dn[0], dx[0], dy[0]
-        dn[0], dx[0], dy[0] = 1, 0, 0
+        dn[1] = dn[0]
+        dn[0] = 1
+        for a in range(k):
+            ds[a][1] = ds[a][0]
+            ds[a][0] = 0
         j += 1
-    sh.n_outer, sh.n_inner, sh.n_red = dn[0], dn[1], xshape[axis]
-    xv.data = cnp.PyArray_DATA(x)
-    xv.s_outer, xv.s_inner, xv.s_red = dx[0], dx[1], xst[axis] // isz
-    yv.data = cnp.PyArray_DATA(y)
-    yv.s_outer, yv.s_inner = dy[0], dy[1]
-    yv.s_red = yst[axis] // isz if y_keeps_axis else 0
+    sh.n_outer, sh.n_inner, sh.n_red = dn[0], dn[1], shape[axis]
+    for a in range(k):
+        arr = <cnp.ndarray>arrs[a]
+        views[a].data = cnp.PyArray_DATA(arr)
+        views[a].s_outer, views[a].s_inner = ds[a][0], ds[a][1]
+        views[a].s_red = cnp.PyArray_STRIDES(arr)[axis] // isz if keeps[a] else 0
     return True
+
+
+cdef inline bint _view3(cnp.ndarray x, cnp.ndarray y, int axis, bint y_keeps_axis,
+                        fss_shape3 *sh, fss_view3 *xv, fss_view3 *yv) noexcept:
+    """x and y (x's shape, or without ``axis`` when not y_keeps_axis) as views."""
+    cdef cnp.PyArrayObject *arrs[2]
+    cdef bint keeps[2]
+    cdef fss_view3 views[2]
+    arrs[0], arrs[1] = <cnp.PyArrayObject *>x, <cnp.PyArrayObject *>y
+    keeps[0], keeps[1] = True, y_keeps_axis
+    if not _views(2, arrs, keeps, axis, sh, views):
+        return False
+    xv[0], yv[0] = views[0], views[1]
+    return True
+
+
+def strided_views(list arrays, int axis):
+    """Same-shaped arrays (1 to 3, one itemsize) reduced over ``axis`` as
+    strided 3-D views: ((outer, inner, reduced), [(s_outer, s_inner, s_red),
+    ...]) in elements, or None when the layout needs a copy."""
+    cdef cnp.PyArrayObject *arrs[3]
+    cdef bint keeps[3]
+    cdef fss_view3 views[3]
+    cdef fss_shape3 sh
+    cdef int k = len(arrays), a
+    if k < 1 or k > 3:
+        raise ValueError("internal: strided_views takes 1 to 3 arrays")
+    for a in range(k):
+        if not isinstance(arrays[a], cnp.ndarray):
+            raise TypeError("internal: strided_views takes ndarrays")
+        arrs[a] = <cnp.PyArrayObject *>arrays[a]  # borrowed: the list holds them
+        keeps[a] = True
+    if not _views(k, arrs, keeps, axis, &sh, views):
+        return None
+    return (sh.n_outer, sh.n_inner, sh.n_red), [
+        (views[a].s_outer, views[a].s_inner, views[a].s_red) for a in range(k)
+    ]
 
 
 cdef int _run(int op, fss_dtype dt, fss_shape3 sh, fss_view3 xv, fss_view3 yv,
