@@ -103,6 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     p.add_argument(
+        "--clock",
+        choices=("wall", "thread"),
+        default="wall",
+        help="wall time, or the calling thread's CPU time (steadier on a loaded machine; "
+        "one-thread cases only)",
+    )
+    p.add_argument(
         "--markdown",
         type=Path,
         default=None,
@@ -180,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             min_time=args.min_time,
             interleave=not args.no_interleave,
             seed=args.seed,
+            clock=args.clock,
         )
         if args.markdown is not None:
             args.markdown.parent.mkdir(parents=True, exist_ok=True)

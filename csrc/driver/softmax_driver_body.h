@@ -242,9 +242,9 @@ static void DFN(col_tile)(const fss_isa_kernels *isa, fss_op op, const T *x, int
         k->col_logsub(x, n, xs, w, m, aux, y, ys);
 }
 
-static void DFN(columns)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, int nt)
+static void DFN(columns)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, int64_t cw,
+                         int nt)
 {
-    const int64_t cw = isa->TS.col_width;
     const int64_t tiles_per_outer = (sh.n_inner + cw - 1) / cw;
     const int64_t tasks = sh.n_outer * tiles_per_outer;
     const T *xb = (const T *)X.data;
@@ -336,8 +336,14 @@ static int DFN(run)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh, fss_vi
         return FSS_OK;
     }
     if (X.s_inner == 1 && y_cols_contig && sh.n_inner > 1) {
-        const int64_t tasks = sh.n_outer * ((sh.n_inner + k->col_width - 1) / k->col_width);
-        DFN(columns)(isa, op, sh, X, Y, fss_threads_for(work, tasks, num_threads));
+        /* Wide panels walk the strided axis fewer times; narrower ones when
+         * the threads the work allows would otherwise lack panels. */
+        const int nt_max = fss_threads_for(work, work, num_threads);
+        int64_t cw = k->col_width;
+        while (cw > 16 && sh.n_outer * ((sh.n_inner + cw - 1) / cw) < nt_max)
+            cw /= 2;
+        const int64_t tasks = sh.n_outer * ((sh.n_inner + cw - 1) / cw);
+        DFN(columns)(isa, op, sh, X, Y, cw, fss_threads_for(work, tasks, num_threads));
         return FSS_OK;
     }
     return DFN(gather)(isa, op, sh, X, Y, (T)1, fss_threads_for(work, rows, num_threads));

@@ -161,17 +161,8 @@ static void FSS_FN(bwd_logsoftmax_row)(const T *g, const T *y, int64_t n, T s, T
 /* ---- column kernels: the reduced axis is strided (gs, ys, os), up to 2*W
  * adjacent columns are contiguous; vectors run across the columns. ---- */
 
-static inline V FSS_FN(bwd_cload)(const T *p, int64_t w, T fill)
-{
-    return w >= W ? VOP(loadu)(p) : VOP(load_part)(p, w, fill);
-}
-static inline void FSS_FN(bwd_cstore)(T *p, V v, int64_t w)
-{
-    if (w >= W)
-        VOP(storeu)(p, v);
-    else
-        VOP(store_part)(p, v, w);
-}
+/* (col_load / col_store: kernels/col_kernels.h, compiled earlier in the
+ * same translation unit) */
 
 /* Per column j < w: s[j] = sum_i g[i*gs + j] * y[i*ys + j] (or of g alone
  * when y is NULL). s has room for 2*W values. */
@@ -184,13 +175,13 @@ static void FSS_FN(bwd_col_dot)(const T *g, int64_t gs, const T *y, int64_t ys, 
         const T *gr = g + i * gs;
         if (y) {
             const T *yr = y + i * ys;
-            a0 = BACC(addprod)(a0, FSS_FN(bwd_cload)(gr, w, 0), FSS_FN(bwd_cload)(yr, w, 0));
+            a0 = BACC(addprod)(a0, FSS_FN(col_load)(gr, w, 0), FSS_FN(col_load)(yr, w, 0));
             if (w1 > 0)
-                a1 = BACC(addprod)(a1, FSS_FN(bwd_cload)(gr + W, w1, 0), FSS_FN(bwd_cload)(yr + W, w1, 0));
+                a1 = BACC(addprod)(a1, FSS_FN(col_load)(gr + W, w1, 0), FSS_FN(col_load)(yr + W, w1, 0));
         } else {
-            a0 = BACC(add)(a0, FSS_FN(bwd_cload)(gr, w, 0));
+            a0 = BACC(add)(a0, FSS_FN(col_load)(gr, w, 0));
             if (w1 > 0)
-                a1 = BACC(add)(a1, FSS_FN(bwd_cload)(gr + W, w1, 0));
+                a1 = BACC(add)(a1, FSS_FN(col_load)(gr + W, w1, 0));
         }
     }
     BACC(store)(s, a0);
@@ -207,25 +198,25 @@ static void FSS_FN(bwd_col_apply)(int log_softmax, const T *g, int64_t gs, const
     for (int64_t i = 0; i < n; ++i) {
         const T *gr = g + i * gs, *yr = y + i * ys;
         T *orow = out + i * os;
-        const V g0 = FSS_FN(bwd_cload)(gr, w, 0);
-        const V y0 = FSS_FN(bwd_cload)(yr, w, 0);
+        const V g0 = FSS_FN(col_load)(gr, w, 0);
+        const V y0 = FSS_FN(col_load)(yr, w, 0);
         V r0, r1 = g0;
         if (log_softmax)
             r0 = VOP(fmadd)(FSS_FN(bwd_exp)(y0), ns0, g0);
         else
             r0 = VOP(mul)(y0, VOP(sub)(g0, s0));
         if (w1 > 0) {
-            const V g1 = FSS_FN(bwd_cload)(gr + W, w1, 0);
-            const V y1 = FSS_FN(bwd_cload)(yr + W, w1, 0);
+            const V g1 = FSS_FN(col_load)(gr + W, w1, 0);
+            const V y1 = FSS_FN(col_load)(yr + W, w1, 0);
             if (log_softmax)
                 r1 = VOP(fmadd)(FSS_FN(bwd_exp)(y1), ns1, g1);
             else
                 r1 = VOP(mul)(y1, VOP(sub)(g1, s1));
         }
         /* stores after both loads: out may be g or y */
-        FSS_FN(bwd_cstore)(orow, r0, w);
+        FSS_FN(col_store)(orow, r0, w);
         if (w1 > 0)
-            FSS_FN(bwd_cstore)(orow + W, r1, w1);
+            FSS_FN(col_store)(orow + W, r1, w1);
     }
 }
 

@@ -1,6 +1,6 @@
 /* Column kernels for a strided reduced axis (row stride rs) whose columns
- * are contiguous: vectors run across up to 2*W adjacent columns, so a
- * reduction over a non-last axis needs no transposing copy.
+ * are contiguous: vectors run across up to FSS_COL_MAX adjacent columns, so
+ * a reduction over a non-last axis needs no transposing copy.
  *
  * Included by kernels/instantiate.h after xent_kernels.h (for the
  * compensated exponential), with the same T / V / VOP / ACC bindings. */
@@ -31,81 +31,91 @@ static inline V FSS_FN(col_exp)(V x, V m, V nm, V lim, int comp)
     return comp ? FSS_FN(xent_expc)(x, m, nm, lim) : VOP(exp_nonpos)(VOP(sub)(x, m));
 }
 
+/* Column panels are FSS_COL_MAX elements wide (several vectors): a narrow
+ * tile walks the whole reduced axis, one page per row when rows are long,
+ * twice; a panel of 256 bytes or more does that walk once for several
+ * vectors' worth of columns (measured 2x faster on (1000, 4096) float32,
+ * axis 0). The per-vector accumulators live in small stack arrays. */
+#define FSS_COL_VECS (FSS_COL_MAX / W)
+
 static void FSS_FN(col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *restrict m_out,
                               double *restrict rest_out, double *restrict count_out, T *e_out, int64_t es,
                               int comp)
 {
     const T ninf = -(T)INFINITY;
     const V zero = VOP(set1)(0), lim = VOP(set1)(-(T)1000);
-    V m0 = VOP(set1)(ninf), m1 = m0;
+    const int64_t nv = (w + W - 1) / W;
+    V m[FSS_COL_VECS], nm[FSS_COL_VECS], c[FSS_COL_VECS];
+    ACCT s[FSS_COL_VECS], S[FSS_COL_VECS], K[FSS_COL_VECS];
+    for (int64_t v = 0; v < nv; ++v)
+        m[v] = VOP(set1)(ninf);
     for (int64_t i = 0; i < n; ++i) {
         const T *row = x + i * rs;
-        m0 = VOP(max)(m0, FSS_FN(col_load)(row, w, ninf));
-        if (w > W)
-            m1 = VOP(max)(m1, FSS_FN(col_load)(row + W, w - W, ninf));
+        for (int64_t v = 0; v < nv; ++v)
+            m[v] = VOP(max)(m[v], FSS_FN(col_load)(row + v * W, w - v * W, ninf));
     }
-    const V nm0 = VOP(sub)(zero, m0), nm1 = VOP(sub)(zero, m1);
-    ACCT s0 = ACC(zero)(), s1 = ACC(zero)(), c0 = ACC(zero)(), c1 = ACC(zero)();
-    ACCT S0 = ACC(zero)(), S1 = ACC(zero)(), K0 = ACC(zero)(), K1 = ACC(zero)();
+    for (int64_t v = 0; v < nv; ++v) {
+        nm[v] = VOP(sub)(zero, m[v]);
+        c[v] = zero;
+        s[v] = S[v] = K[v] = ACC(zero)();
+    }
     for (int64_t i = 0; i < n; ++i) {
         const T *row = x + i * rs;
-        const V x0 = FSS_FN(col_load)(row, w, ninf);
-        const VM q0 = VOP(eq)(x0, m0);
-        const V e0 = FSS_FN(col_exp)(x0, m0, nm0, lim, comp);
-        s0 = ACC(add)(s0, VOP(zero_where)(q0, e0));
-        c0 = ACC(add)(c0, VOP(one_where)(q0));
-        if (e_out)
-            FSS_FN(col_store)(e_out + i * es, e0, w);
-        if (w > W) {
-            const V x1 = FSS_FN(col_load)(row + W, w - W, ninf);
-            const VM q1 = VOP(eq)(x1, m1);
-            const V e1 = FSS_FN(col_exp)(x1, m1, nm1, lim, comp);
-            s1 = ACC(add)(s1, VOP(zero_where)(q1, e1));
-            c1 = ACC(add)(c1, VOP(one_where)(q1));
+        for (int64_t v = 0; v < nv; ++v) {
+            const V x0 = FSS_FN(col_load)(row + v * W, w - v * W, ninf);
+            const VM q0 = VOP(eq)(x0, m[v]);
+            const V e0 = FSS_FN(col_exp)(x0, m[v], nm[v], lim, comp);
+            s[v] = ACC(add)(s[v], VOP(zero_where)(q0, e0));
+            c[v] = VOP(add)(c[v], VOP(one_where)(q0));
             if (e_out)
-                FSS_FN(col_store)(e_out + i * es + W, e1, w - W);
+                FSS_FN(col_store)(e_out + i * es + v * W, e0, w - v * W);
         }
-        if ((i + 1) % FSS_COL_BLOCK == 0) {
-            ACC(kadd)(&S0, &K0, s0);
-            ACC(kadd)(&S1, &K1, s1);
-            s0 = s1 = ACC(zero)();
-        }
+        if ((i + 1) % FSS_COL_BLOCK == 0)
+            for (int64_t v = 0; v < nv; ++v) {
+                ACC(kadd)(&S[v], &K[v], s[v]);
+                s[v] = ACC(zero)();
+            }
     }
-    ACC(kadd)(&S0, &K0, s0);
-    ACC(kadd)(&S1, &K1, s1);
-    s0 = ACC(merge)(S0, K0);
-    s1 = ACC(merge)(S1, K1);
-    VOP(storeu)(m_out, m0);
-    VOP(storeu)(m_out + W, m1);
-    ACC(store)(rest_out, s0);
-    ACC(store)(rest_out + W, s1);
-    ACC(store)(count_out, c0);
-    ACC(store)(count_out + W, c1);
+    for (int64_t v = 0; v < nv; ++v) {
+        ACC(kadd)(&S[v], &K[v], s[v]);
+        VOP(storeu)(m_out + v * W, m[v]);
+        ACC(store)(rest_out + v * W, ACC(merge)(S[v], K[v]));
+        ACC(store)(count_out + v * W, ACC(add)(ACC(zero)(), c[v]));
+    }
 }
 
 static void FSS_FN(col_scale)(T *y, int64_t n, int64_t ys, int64_t w, const T *restrict s)
 {
-    const V s0 = VOP(loadu)(s), s1 = VOP(loadu)(s + W);
+    const int64_t nv = (w + W - 1) / W;
+    V sv[FSS_COL_VECS];
+    for (int64_t v = 0; v < nv; ++v)
+        sv[v] = VOP(loadu)(s + v * W);
     for (int64_t i = 0; i < n; ++i) {
         T *row = y + i * ys;
-        FSS_FN(col_store)(row, VOP(mul)(FSS_FN(col_load)(row, w, 0), s0), w);
-        if (w > W)
-            FSS_FN(col_store)(row + W, VOP(mul)(FSS_FN(col_load)(row + W, w - W, 0), s1), w - W);
+        for (int64_t v = 0; v < nv; ++v)
+            FSS_FN(col_store)(row + v * W, VOP(mul)(FSS_FN(col_load)(row + v * W, w - v * W, 0), sv[v]),
+                              w - v * W);
     }
 }
 
 static void FSS_FN(col_logsub)(const T *x, int64_t n, int64_t rs, int64_t w, const T *restrict m,
                                const T *restrict L, T *y, int64_t ys)
 {
-    const V m0 = VOP(loadu)(m), m1 = VOP(loadu)(m + W);
-    const V l0 = VOP(loadu)(L), l1 = VOP(loadu)(L + W);
+    const int64_t nv = (w + W - 1) / W;
+    V mv[FSS_COL_VECS], lv[FSS_COL_VECS];
+    for (int64_t v = 0; v < nv; ++v) {
+        mv[v] = VOP(loadu)(m + v * W);
+        lv[v] = VOP(loadu)(L + v * W);
+    }
     for (int64_t i = 0; i < n; ++i) {
         const T *row = x + i * rs;
         T *out = y + i * ys;
-        FSS_FN(col_store)(out, VOP(sub)(VOP(sub)(FSS_FN(col_load)(row, w, 0), m0), l0), w);
-        if (w > W)
-            FSS_FN(col_store)(out + W, VOP(sub)(VOP(sub)(FSS_FN(col_load)(row + W, w - W, 0), m1), l1), w - W);
+        for (int64_t v = 0; v < nv; ++v)
+            FSS_FN(col_store)(out + v * W,
+                              VOP(sub)(VOP(sub)(FSS_FN(col_load)(row + v * W, w - v * W, 0), mv[v]), lv[v]),
+                              w - v * W);
     }
 }
 
+#undef FSS_COL_VECS
 #undef FSS_FN

@@ -598,26 +598,35 @@ def available_implementations(
 # ---------------------------------------------------------------------------
 
 
-def _calibrate(run: Runner, min_sample: float, max_number: int = 100_000) -> int:
+#: Clocks a comparison can time with. "thread" (the calling thread's CPU
+#: time) is the steadier choice for one-thread runs on a shared, loaded
+#: machine: time the scheduler gives to other processes is not counted. It
+#: does not see work done on other threads, so it is wrong for num_threads > 1.
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "thread": time.thread_time}
+
+
+def _calibrate(
+    run: Runner, min_sample: float, max_number: int = 100_000, clock=time.perf_counter
+) -> int:
     """Return the number of calls per sample that makes a sample last ``min_sample``."""
-    t0 = time.perf_counter()
+    t0 = clock()
     run()
-    t = time.perf_counter() - t0
+    t = clock() - t0
     if t >= min_sample:
         return 1
     probe = 10
-    t0 = time.perf_counter()
+    t0 = clock()
     for _ in range(probe):
         run()
-    per_call = max((time.perf_counter() - t0) / probe, 1e-9)
+    per_call = max((clock() - t0) / probe, 1e-9)
     return max(1, min(max_number, math.ceil(min_sample / per_call)))
 
 
-def _sample(run: Runner, number: int) -> float:
-    t0 = time.perf_counter()
+def _sample(run: Runner, number: int, clock=time.perf_counter) -> float:
+    t0 = clock()
     for _ in range(number):
         run()
-    return (time.perf_counter() - t0) / number
+    return (clock() - t0) / number
 
 
 def measure(
@@ -629,6 +638,7 @@ def measure(
     min_sample: float = 2e-4,
     interleave: bool = True,
     warmup: bool = True,
+    clock: str = "wall",
 ) -> dict[str, tuple[float, int]]:
     """Time several runners side by side and return their median times.
 
@@ -651,6 +661,9 @@ def measure(
     warmup : bool
         Call each runner once before timing (thread pools, page faults,
         lazy initialisation).
+    clock : {"wall", "thread"}
+        What a sample measures (see :data:`CLOCKS`); the budgets stay in
+        wall time.
 
     Returns
     -------
@@ -661,7 +674,8 @@ def measure(
     if warmup:
         for name in names:
             runners[name]()
-    numbers = {name: _calibrate(runners[name], min_sample) for name in names}
+    tick = CLOCKS[clock]
+    numbers = {name: _calibrate(runners[name], min_sample, clock=tick) for name in names}
     samples: dict[str, list[float]] = {name: [] for name in names}
     gc_was_enabled = gc.isenabled()
     gc.disable()
@@ -671,14 +685,14 @@ def measure(
             budget = min_time * len(names)
             for i in range(max_repeats):
                 for name in names:
-                    samples[name].append(_sample(runners[name], numbers[name]))
+                    samples[name].append(_sample(runners[name], numbers[name], tick))
                 if i + 1 >= min_repeats and time.perf_counter() - start >= budget:
                     break
         else:
             for name in names:
                 start = time.perf_counter()
                 for i in range(max_repeats):
-                    samples[name].append(_sample(runners[name], numbers[name]))
+                    samples[name].append(_sample(runners[name], numbers[name], tick))
                     if i + 1 >= min_repeats and time.perf_counter() - start >= min_time:
                         break
     finally:
@@ -859,6 +873,7 @@ def run_comparison(
     seed: int = 0,
     file: TextIO | None = None,
     verbose: bool = True,
+    clock: str = "wall",
 ) -> list[dict[str, Any]]:
     """Compare fastsoftmax with NumPy, SciPy, PyTorch and scikit-learn.
 
@@ -892,6 +907,9 @@ def run_comparison(
         Interleave implementations per repetition round (see :func:`measure`).
     seed : int
         Seed of the random inputs.
+    clock : {"wall", "thread"}
+        "thread" times the calling thread's CPU time (steadier on a loaded
+        machine; only for one-thread cases), see :data:`CLOCKS`.
     file : file-like, optional
         Where the table is printed; default ``sys.stdout``.
     verbose : bool
@@ -938,7 +956,10 @@ def run_comparison(
         "max_repeats": max_repeats,
         "min_sample": 1e-4 if quick else 2e-4,
         "interleave": interleave,
+        "clock": clock,
     }
+    if clock not in CLOCKS:
+        raise ValueError(f"clock: expected one of {sorted(CLOCKS)}, got {clock!r}")
     names = [impl.name for impl in impls]
     printer = _TablePrinter(names, impls[0].name, func_names)
     if verbose:

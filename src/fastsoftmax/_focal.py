@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _core
 from ._args import as_input_array, normalize_axes, normalize_threads
-from ._xent import _as_float, _check_target, _labels, _rows_2d
+from ._xent import _as_float, _check_grad_out, _check_target, _labels, _rows_2d
 
 _REDUCTIONS = ("mean", "sum", "none")
 _INT64_MAX = np.iinfo(np.int64).max
@@ -179,22 +179,9 @@ def softmax_focal_loss(
     want_grad = bool(return_grad) or grad_out is not None
     in_place = False
     if grad_out is not None:
-        if not isinstance(grad_out, np.ndarray):
-            raise TypeError(f"grad_out: expected a numpy.ndarray, got {type(grad_out).__name__}")
-        if grad_out.shape != x.shape:
-            raise ValueError(
-                f"grad_out: has shape {grad_out.shape}, expected the logits' shape {x.shape}"
-            )
-        if grad_out.dtype != x.dtype:
-            raise TypeError(
-                f"grad_out: has dtype {grad_out.dtype}, expected the logits' dtype {x.dtype}"
-            )
-        if not grad_out.flags.writeable:
-            raise ValueError("grad_out: array is read-only")
+        _check_grad_out(grad_out, x)
         in_place = grad_out is logits
-        if not in_place and np.shares_memory(grad_out, x):
-            raise ValueError("grad_out: overlaps logits without being logits itself")
-    labels = _labels(t, C, ignore)
+    labels, _ = _labels(t, C, ignore)
 
     # ---- every check passed: layout and kernel ----
     xl = np.moveaxis(x, ax, -1)
