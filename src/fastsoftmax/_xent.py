@@ -13,14 +13,15 @@ import operator
 import numpy as np
 
 from . import _core
-from ._args import as_input_array, normalize_axes, normalize_threads
+from ._args import as_input_array, as_named_array, normalize_axes, normalize_threads
 
 _REDUCTIONS = ("mean", "sum", "none")
 _INT64_MAX = np.iinfo(np.int64).max
 
 
 def _as_float(value: object, name: str) -> float:
-    if isinstance(value, bool | np.bool_):
+    # float("0.1") would succeed: strings are rejected as they are for axis.
+    if isinstance(value, bool | np.bool_ | str | bytes):
         raise TypeError(f"{name}: expected a real number, got {value!r}")
     try:
         return float(value)
@@ -43,7 +44,7 @@ def _rows_2d(a: np.ndarray, n_classes: int) -> tuple[np.ndarray, bool]:
 
 
 def _check_target(target: object, batch_shape: tuple[int, ...], logits_shape: tuple[int, ...]):
-    t = np.asarray(target)
+    t = as_named_array(target, "target")
     kind = t.dtype.kind
     if kind in "iu":
         if t.shape != batch_shape:
@@ -224,7 +225,7 @@ def cross_entropy(
 
     w = None
     if weight is not None:
-        w64 = np.asarray(weight)
+        w64 = as_named_array(weight, "weight")
         if w64.dtype.kind not in "biuf":
             raise TypeError(f"weight: unsupported dtype {w64.dtype}")
         w64 = w64.astype(np.float64)
@@ -236,7 +237,7 @@ def cross_entropy(
 
     sw = None
     if sample_weight is not None:
-        s = np.asarray(sample_weight)
+        s = as_named_array(sample_weight, "sample_weight")
         if s.dtype.kind not in "biuf":
             raise TypeError(f"sample_weight: unsupported dtype {s.dtype}")
         s = s.astype(np.float64)
