@@ -469,3 +469,58 @@ def test_battery_in_a_fresh_interpreter_exits_cleanly(tmp_path):
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, cwd=tmp_path)
     assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr[-2000:]
+
+
+# --------------------------------------------------------------------------
+# unusual but valid layouts found by the fuzz target
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [">f2", ">f4", ">f8"])
+def test_byte_swapped_input_equals_native(entry, dtype):
+    x = X.astype(dtype)
+    native = X.astype(np.dtype(dtype).newbyteorder("="))
+    got, want = entry.call(x, axis=-1), entry.call(native, axis=-1)
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    if entry.name == "cross_entropy":
+        g = entry.call(x, axis=-1, return_grad=True)[1]
+        assert g.dtype == x.dtype
+        np.testing.assert_array_equal(g, entry.call(native, axis=-1, return_grad=True)[1])
+
+
+def _unaligned(a):
+    """A copy of ``a`` whose data starts one byte off the element alignment."""
+    raw = np.zeros(a.nbytes + 1, dtype=np.uint8)
+    v = raw[1:].view(a.dtype).reshape(a.shape)
+    v[...] = a
+    assert not v.flags.aligned
+    return v
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_unaligned_input_and_output_equal_aligned(entry, dtype):
+    x = X.astype(dtype)
+    want = entry.call(x, axis=-1)
+    np.testing.assert_array_equal(entry.call(_unaligned(x), axis=-1), want)
+    out = _unaligned(np.zeros(entry.result_shape(x.shape, -1), dtype=dtype))
+    got = entry.call(_unaligned(x), axis=-1, **{entry.out_arg: out})
+    if isinstance(got, tuple):
+        want = entry.call(x, axis=-1, return_grad=True)
+        assert got[0] == want[0]
+        got, want = got[1], want[1]
+    np.testing.assert_array_equal(out, want)
+    if out.shape == x.shape:  # in place on an unaligned buffer
+        y = _unaligned(x)
+        entry.call(y, axis=-1, **{entry.out_arg: y})
+        np.testing.assert_array_equal(y, want)
+
+
+def test_cross_entropy_unaligned_targets():
+    x = X.astype(np.float32)
+    want = fs.cross_entropy(x, LABELS, return_grad=True)
+    got = fs.cross_entropy(x, _unaligned(LABELS), return_grad=True)
+    assert got[0] == want[0]
+    np.testing.assert_array_equal(got[1], want[1])
+    q = fs.softmax(x * 0.5, axis=-1)
+    want = fs.cross_entropy(x, q, return_grad=True)
+    got = fs.cross_entropy(_unaligned(x), _unaligned(q), return_grad=True)
+    assert got[0] == want[0]
+    np.testing.assert_array_equal(got[1], want[1])

@@ -53,6 +53,12 @@ def run_once(rng) -> int:
                         e.call(y, axis=axis, **{e.out_arg: y})
                     n += 1
             np.testing.assert_array_equal(x, before, err_msg=f"input modified ({label})")
+    # Large enough (> 32K elements per thread) for the OpenMP team to start.
+    for x in (rng.standard_normal((70, 1100)), rng.standard_normal((2, 40_000)).astype(np.float32)):
+        for e in ENTRIES:
+            for axis in (0, 1):
+                e.call(x, axis=axis, num_threads=2)
+                n += 1
     x = rng.standard_normal((6, 7))
     for e in ENTRIES:  # error paths
         for kw in ({"axis": 4}, {"num_threads": 0}, {e.out_arg: np.empty((2, 2))}):

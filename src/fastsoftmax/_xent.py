@@ -31,6 +31,9 @@ def _as_float(value: object, name: str) -> float:
 
 def _rows_2d(a: np.ndarray, n_classes: int) -> tuple[np.ndarray, bool]:
     """``a`` (class axis last) as (N, C) with contiguous classes; (array, copied)."""
+    if not a.flags.aligned:
+        # The kernels load whole elements; an unaligned buffer gets an aligned copy.
+        return np.array(a.reshape(-1, n_classes), order="C"), True
     classes_contiguous = a.ndim == 2 and (a.strides[1] == a.itemsize or n_classes <= 1)
     if classes_contiguous and a.strides[0] % a.itemsize == 0:
         return a, False
@@ -83,7 +86,8 @@ def _labels(t: np.ndarray, n_classes: int, ignore_index: int) -> np.ndarray:
             f"target: label {int(lab[pos])} at index {tuple(int(i) for i in idx)} is out of range "
             f"[0, {n_classes}) and is not ignore_index ({ignore_index})"
         )
-    return np.ascontiguousarray(lab)
+    lab = np.ascontiguousarray(lab)
+    return lab if lab.flags.aligned else lab.copy()
 
 
 def cross_entropy(
@@ -221,7 +225,9 @@ def cross_entropy(
         raise ValueError(f"ignore_index: out of the int64 range: {ignore}")
     threads = normalize_threads(num_threads)
 
-    kdt = np.dtype(np.float32) if x.dtype == np.float16 else x.dtype
+    # The kernels take native byte order; a byte-swapped input is converted.
+    native = x.dtype.newbyteorder("=")
+    kdt = np.dtype(np.float32) if native == np.float16 else native
 
     w = None
     if weight is not None:
