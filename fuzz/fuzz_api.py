@@ -166,10 +166,14 @@ def one_input(data: bytes) -> None:
             out = np.full(shp, np.nan, dtype=x.dtype.newbyteorder("="))
     elif out_mode == 2:
         out = x  # in place
-    elif out_mode == 3 and x.size > 1 and x.flags.c_contiguous:
-        out = np.lib.stride_tricks.as_strided(x.reshape(-1)[1:], shape=x.shape,
-                                              strides=x.strides)[()]  # shifted overlap
-        out = None if out.size != x.size or x.ndim == 0 else out
+    elif out_mode == 3 and x.ndim and isinstance(axis, int) and -ndim <= axis < ndim:
+        # out overlaps x, shifted by one element, inside one buffer.
+        shp = entry.result_shape(shape, axis)
+        m = int(np.prod(shp))
+        buf = np.zeros(max(n, m) + 1, dtype=x.dtype.newbyteorder("="))
+        buf[:n] = x.reshape(-1)
+        x = buf[:n].reshape(shape)
+        out = buf[1 : m + 1].reshape(shp)
     elif out_mode == 4:
         out = np.empty((3,), dtype=x.dtype)  # wrong shape
     if out is not None:
