@@ -42,9 +42,9 @@ LAYOUTS = ("C", "F", "strided", "reversed", "transposed")
 
 def _largest(dtype) -> float:
     """Largest magnitude drawn. float16 is checked against scipy in float32,
-    whose log-domain results (up to 2 max) would overflow only in float16."""
+    whose log-domain results (x - max, up to 2 max) must not overflow float16."""
     info = np.finfo(dtype)
-    return float(info.max) / 4 if dtype == np.float16 else float(info.max)
+    return float(info.max) / 8 if dtype == np.float16 else float(info.max)
 
 
 def _special_values(dtype, special: bool):
@@ -77,7 +77,7 @@ def arrays(draw, dtype, special, min_ndim=1, max_ndim=3):
     layout = draw(st.sampled_from(LAYOUTS))
     n = int(np.prod(shape))
     info = np.finfo(dtype)
-    scale = draw(st.sampled_from([1.0, 3.0, 30.0, 1e4, _largest(dtype) / 8, float(info.tiny),
+    scale = draw(st.sampled_from([1.0, 3.0, 30.0, 1e3, _largest(dtype) / 16, float(info.tiny),
                                   float(info.smallest_subnormal) * 16]))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     flat = (rng.standard_normal(n) * scale).astype(dtype)
@@ -152,8 +152,10 @@ def test_family_in_place_equals_out_of_place(name, case):
     x, axis = case
     if x.dtype == np.float16:
         x = x.astype(np.float32)
-    want = getattr(fs, name)(x, axis=axis)
-    y = x.copy()
+    # Same layout on both sides: results may differ by rounding between
+    # layouts (different walkers), never between in place and out of place.
+    y = x.copy(order="K")
+    want = getattr(fs, name)(y.copy(order="K"), axis=axis)
     got = getattr(fs, name)(y, axis=axis, out=y)
     assert got is y
     np.testing.assert_array_equal(y, want)

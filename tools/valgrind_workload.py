@@ -32,10 +32,10 @@ def layouts(rng, dtype):
     yield "3-D", (rng.standard_normal((3, 5, 33)) * 3).astype(dtype).transpose(2, 0, 1)
 
 
-def run_once(rng) -> int:
+def run_once(rng, all_layouts: bool) -> int:
     n = 0
     for dtype in (np.float32, np.float64):
-        for label, x in layouts(rng, dtype):
+        for label, x in list(layouts(rng, dtype))[: None if all_layouts else 1]:
             before = x.copy()
             for e in ENTRIES:
                 for axis in range(x.ndim):
@@ -83,7 +83,9 @@ def main() -> int:
     total = 0
     for isa in fs.runtime()["isa_supported"]:
         fs._core.set_isa(isa)
-        total += run_once(rng)
+        # Every layout for the best kernel set; the others see the C layout
+        # (valgrind makes each call ~50x slower).
+        total += run_once(rng, all_layouts=isa == previous)
     fs._core.set_isa(previous)
     print(f"valgrind workload: {total} calls over ISAs {fs.runtime()['isa_supported']}")
     return 0
