@@ -9,6 +9,7 @@ blocking the suite.
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -232,8 +233,10 @@ def test_fork_while_another_thread_is_in_a_kernel(tmp_path):
 # KeyboardInterrupt
 # --------------------------------------------------------------------------
 INTERRUPT_CODE = """
-    import sys, time
+    import signal, sys, time
     import numpy as np
+    # A shell's background job inherits SIGINT ignored; Python then keeps it so.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.path.insert(0, sys.argv[1])
     from battery import ENTRIES
     import fastsoftmax as fs
@@ -271,13 +274,18 @@ def test_keyboard_interrupt_during_long_calls_leaves_state_sound(tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=dict(os.environ, OMP_NUM_THREADS="2"),
     )
+    def readline(timeout=120):
+        ready, _, _ = select.select([proc.stdout], [], [], timeout)
+        assert ready, "the child did not answer in time"
+        return proc.stdout.readline().strip()
+
     try:
-        assert proc.stdout.readline().strip() == "ready"
+        assert readline() == "ready"
         for k in range(1, 4):
             threading.Event().wait(0.3)  # land somewhere inside a kernel call
             proc.send_signal(signal.SIGINT)
-            line = proc.stdout.readline().strip()
-            assert line == f"checked {k}", (line, proc.stderr.read()[-2000:])
+            line = readline()
+            assert line == f"checked {k}", line
         out, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
