@@ -14,9 +14,17 @@ from numpy.exceptions import AxisError
 KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+def as_named_array(x: object, name: str) -> np.ndarray:
+    """``np.asarray`` whose conversion errors (ragged nested lists) name the argument."""
+    try:
+        return np.asarray(x)
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"{name}: cannot be converted to an array: {exc}") from None
+
+
 def as_input_array(x: object, name: str) -> np.ndarray:
     """``np.asarray`` with a clear error for inputs NumPy cannot treat as numbers."""
-    arr = np.asarray(x)
+    arr = as_named_array(x, name)
     kind = arr.dtype.kind
     if kind not in "biufc":
         raise TypeError(

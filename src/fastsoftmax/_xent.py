@@ -13,14 +13,15 @@ import operator
 import numpy as np
 
 from . import _core
-from ._args import as_input_array, normalize_axes, normalize_threads
+from ._args import as_input_array, as_named_array, normalize_axes, normalize_threads
 
 _REDUCTIONS = ("mean", "sum", "none")
 _INT64_MAX = np.iinfo(np.int64).max
 
 
 def _as_float(value: object, name: str) -> float:
-    if isinstance(value, bool | np.bool_):
+    # float("0.1") would succeed: strings are rejected as they are for axis.
+    if isinstance(value, bool | np.bool_ | str | bytes):
         raise TypeError(f"{name}: expected a real number, got {value!r}")
     try:
         return float(value)
@@ -30,6 +31,9 @@ def _as_float(value: object, name: str) -> float:
 
 def _rows_2d(a: np.ndarray, n_classes: int) -> tuple[np.ndarray, bool]:
     """``a`` (class axis last) as (N, C) with contiguous classes; (array, copied)."""
+    if not a.flags.aligned:
+        # The kernels load whole elements; an unaligned buffer gets an aligned copy.
+        return np.array(a.reshape(-1, n_classes), order="C"), True
     classes_contiguous = a.ndim == 2 and (a.strides[1] == a.itemsize or n_classes <= 1)
     if classes_contiguous and a.strides[0] % a.itemsize == 0:
         return a, False
@@ -43,7 +47,7 @@ def _rows_2d(a: np.ndarray, n_classes: int) -> tuple[np.ndarray, bool]:
 
 
 def _check_target(target: object, batch_shape: tuple[int, ...], logits_shape: tuple[int, ...]):
-    t = np.asarray(target)
+    t = as_named_array(target, "target")
     kind = t.dtype.kind
     if kind in "iu":
         if t.shape != batch_shape:
@@ -75,6 +79,8 @@ def _labels(t: np.ndarray, n_classes: int, ignore_index: int) -> tuple[np.ndarra
     if hi > _INT64_MAX:
         raise ValueError(f"target: label {hi} is out of range for {n_classes} classes")
     lab = np.ascontiguousarray(flat, dtype=np.int64)
+    if not lab.flags.aligned:  # the kernels load int64 labels directly
+        lab = lab.copy()
     if lo >= 0 and hi < n_classes:
         ignored = int(np.count_nonzero(lab == ignore_index)) if lo <= ignore_index <= hi else 0
         return lab, ignored
@@ -105,7 +111,7 @@ def _ignore_index(ignore_index: object) -> int:
 
 
 def _class_weights(weight: object, n_classes: int, kdt: np.dtype) -> np.ndarray:
-    w64 = np.asarray(weight)
+    w64 = as_named_array(weight, "weight")
     if w64.dtype.kind not in "biuf":
         raise TypeError(f"weight: unsupported dtype {w64.dtype}")
     w64 = w64.astype(np.float64)
@@ -117,7 +123,7 @@ def _class_weights(weight: object, n_classes: int, kdt: np.dtype) -> np.ndarray:
 
 
 def _sample_weights(sample_weight: object, batch_shape: tuple[int, ...]) -> np.ndarray:
-    s = np.asarray(sample_weight)
+    s = as_named_array(sample_weight, "sample_weight")
     if s.dtype.kind not in "biuf":
         raise TypeError(f"sample_weight: unsupported dtype {s.dtype}")
     s = s.astype(np.float64)
@@ -291,7 +297,9 @@ def cross_entropy(
     ignore = _ignore_index(ignore_index)
     threads = normalize_threads(num_threads)
 
-    kdt = np.dtype(np.float32) if x.dtype == np.float16 else x.dtype
+    # The kernels take native byte order; a byte-swapped input is converted.
+    native = x.dtype.newbyteorder("=")
+    kdt = np.dtype(np.float32) if native == np.float16 else native
     w = None if weight is None else _class_weights(weight, C, kdt)
     sw = None if sample_weight is None else _sample_weights(sample_weight, batch_shape)
 
