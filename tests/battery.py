@@ -66,6 +66,15 @@ def _labels(shape, axis):
     return {"target": (np.arange(int(np.prod(batch))) % max(n_classes, 1)).reshape(batch)}
 
 
+def _probabilities(shape, axis):
+    """A valid softmax output for the backward passes."""
+    return {"output": np.full(shape, 1.0 / max(shape[axis % len(shape)], 1))}
+
+
+def _log_probabilities(shape, axis):
+    return {"output": np.full(shape, -np.log(max(shape[axis % len(shape)], 1)))}
+
+
 ENTRIES: tuple[Entry, ...] = (
     Entry("softmax", fs.softmax, "x"),
     Entry("log_softmax", fs.log_softmax, "x"),
@@ -78,6 +87,30 @@ ENTRIES: tuple[Entry, ...] = (
         out_arg="grad_out",
         multi_axis=False,
         float_only=True,
+        needs_ndim=1,
+    ),
+    Entry(
+        "softmax_focal_loss",
+        fs.softmax_focal_loss,
+        "logits",
+        valid=_labels,
+        out_arg="grad_out",
+        multi_axis=False,
+        float_only=True,
+        needs_ndim=1,
+    ),
+    Entry(
+        "softmax_backward",
+        fs.softmax_backward,
+        "grad_output",
+        valid=_probabilities,
+        needs_ndim=1,
+    ),
+    Entry(
+        "log_softmax_backward",
+        fs.log_softmax_backward,
+        "grad_output",
+        valid=_log_probabilities,
         needs_ndim=1,
     ),
 )

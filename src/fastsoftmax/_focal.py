@@ -169,7 +169,9 @@ def softmax_focal_loss(
         raise ValueError(f"ignore_index: out of the int64 range: {ignore}")
     threads = normalize_threads(num_threads)
 
-    kdt = np.dtype(np.float32) if x.dtype == np.float16 else x.dtype
+    # The kernels take native byte order; a byte-swapped input is converted.
+    native = x.dtype.newbyteorder("=")
+    kdt = np.dtype(np.float32) if native == np.float16 else native
     w = None
     if weight is not None:
         # rounded to the kernel dtype first, as cross_entropy does, so that
