@@ -310,10 +310,12 @@ class PeerTorch(_Base):
         self.call()
 
     def teardown(self, function: str, shape: str, threads: int | str) -> None:
-        """Restore torch's thread count."""
-        import torch
+        """Restore torch's thread count (asv calls this after a skipping setup too)."""
+        old = getattr(self, "_old_threads", None)
+        if old is not None:
+            import torch
 
-        torch.set_num_threads(self._old_threads)
+            torch.set_num_threads(old)
 
 
 # ---------------------------------------------------------------------------
