@@ -55,6 +55,12 @@ Q_LAYOUTS = grid(LAYOUTS, ["F"])  # C order is exercised by the other classes
 Q_THREADS = grid(THREADS, ["all"])
 
 
+# Older names that bench_backward.py and bench_sigmoid.py import from this module;
+# new benchmark files should import make_input / n_threads / grid from the package.
+_make_input = make_input
+_n_threads = n_threads
+
+
 def _logits(shape: str, dtype: str, axis: str, layout: str) -> np.ndarray:
     """The input of a named shape, transposed so that ``axis`` has the reduced length."""
     batch, length = SHAPES[shape]

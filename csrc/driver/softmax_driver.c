@@ -14,6 +14,11 @@
 #define FSS_DCAT_(a, b) a##b
 #define FSS_DCAT(a, b) FSS_DCAT_(a, b)
 
+/* Long rows split across threads: at most this many chunks per row, each of
+ * at least this many elements. */
+#define FSS_SPLIT_MAX 256
+#define FSS_SPLIT_MIN_CHUNK 8192
+
 #define T float
 #define TS f32
 #define KSET fss_kernels_f32
@@ -33,17 +38,20 @@
 #undef TS
 #undef KSET
 
-int fss_softmax_family(fss_op op, fss_dtype dtype, fss_shape3 shape, fss_view3 x, fss_view3 y, int num_threads)
+int fss_softmax_family(fss_op op, fss_dtype dtype, fss_shape3 shape, fss_view3 x, fss_view3 y, double temperature,
+                       int num_threads)
 {
     if (shape.n_outer < 0 || shape.n_inner < 0 || shape.n_red < 0 || x.data == NULL || y.data == NULL)
+        return FSS_ERR_ARG;
+    if (!(temperature > 0.0) || isinf(temperature))
         return FSS_ERR_ARG;
     if (op != FSS_SOFTMAX && op != FSS_LOG_SOFTMAX && op != FSS_LOGSUMEXP)
         return FSS_ERR_ARG;
     const fss_isa_kernels *k = fss_active_kernels();
     if (dtype == FSS_FLOAT32)
-        return fss_drv_run_f32(k, op, shape, x, y, num_threads);
+        return fss_drv_run_f32(k, op, shape, x, y, temperature, num_threads);
     if (dtype == FSS_FLOAT64)
-        return fss_drv_run_f64(k, op, shape, x, y, num_threads);
+        return fss_drv_run_f64(k, op, shape, x, y, temperature, num_threads);
     return FSS_ERR_ARG;
 }
 

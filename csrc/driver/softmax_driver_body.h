@@ -31,53 +31,67 @@ static void DFN(fill)(T *y, int64_t n, int64_t stride, T v)
         y[i * stride] = v;
 }
 
-#if FSS_DRIVER_F32
-/* logsumexp of a float row whose float-precision sum cannot guarantee 1 ULP
- * (the result is small next to its terms and cancels): the sum again from
- * exponentials taken in double, chunk by chunk through a stack buffer. */
-static double DFN(rest_in_double)(const fss_isa_kernels *isa, const float *x, int64_t n, float m, double *count)
+/* logsumexp of a row whose result cancels (it is small next to its terms,
+ * so the exponentials' own rounding would show), summed again wider: a float
+ * row from exponentials taken in double (the f64 kernels, chunk by chunk
+ * through a stack buffer), a double row in long double with libm's expl
+ * (80-bit on x86, 11 more bits; no gain where long double is double). Slow,
+ * and only taken for the rows that cancel. stride: between elements. */
+static double DFN(wide_lse)(const fss_isa_kernels *isa, const T *x, int64_t n, int64_t stride, T m)
 {
-    double buf[1024];
+#if FSS_DRIVER_F32
+    double buf[1024], count = 0.0;
     fss_ksum total = { 0.0, 0.0 };
-    *count = 0.0;
     for (int64_t i = 0; i < n; i += 1024) {
         const int64_t len = n - i < 1024 ? n - i : 1024;
         for (int64_t j = 0; j < len; ++j)
-            buf[j] = (double)x[i + j];
-        fss_ksum_add(&total, isa->f64.row_sumexp(buf, len, (double)m, NULL, count));
+            buf[j] = (double)x[(i + j) * stride];
+        fss_ksum_add(&total, isa->f64.row_sumexp(buf, len, (double)m, NULL, &count));
     }
-    return fss_ksum_value(&total);
-}
+    return (double)m + log1p(fss_ksum_value(&total) + (count - 1.0));
 #else
-/* The same for double rows, in long double with libm's expl: 80-bit on x86
- * (11 more bits), no gain where long double is double (documented). Slow,
- * and only taken for the rows whose result cancels. */
-static long double DFN(rest_in_longdouble)(const double *x, int64_t n, double m, double *count)
-{
-    long double total = 0.0L;
-    *count = 0.0;
+    long double total = 0.0L, count = 0.0L;
+    (void)isa;
     for (int64_t i = 0; i < n; ++i) {
-        if (x[i] == m)
-            *count += 1.0;
+        const double xi = x[i * stride];
+        if (xi == m)
+            count += 1.0L;
         else
-            total += expl((long double)x[i] - (long double)m);
+            total += expl((long double)xi - (long double)m);
     }
-    return total;
-}
+    return (double)((long double)m + log1pl(total + (count - 1.0L)));
 #endif
+}
+
+/* The logsumexp of a finite row from its maximum and rest (sum of the other
+ * terms' exp(x - m), the max-equal ones included as 1 each). The
+ * exponentials carry < 1 ULP each, so log1p(rest) is within
+ * ~2 ULP * rest / (1 + rest) of exact: below the result's own ULP unless m
+ * and log1p(rest) cancel; those rows are summed again wider. */
+static T DFN(lse_of)(const fss_isa_kernels *isa, const T *x, int64_t n, int64_t stride, T m, double rest)
+{
+    const double lse = (double)m + log1p(rest);
+    if (fabs(lse) <= 2.5 * rest / (1.0 + rest))
+        return (T)DFN(wide_lse)(isa, x, n, stride, m);
+    return (T)lse;
+}
 
 /* One contiguous row (x and y may be the same memory).
- * softmax sums plain exponentials (its bound allows the rounding of x - m);
- * log_softmax and logsumexp use the compensated ones, so log1p(rest) keeps
+ * softmax divides by the plain sum of all exponentials (its bound allows the
+ * rounding of x - m); log_softmax and logsumexp sum the compensated ones over
+ * the elements below the maximum and count the rest, so log1p(rest) keeps
  * the relative precision an output near 0 needs. */
 static void DFN(row)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, T *y)
 {
     const KSET *k = &isa->TS;
+    if (n <= k->short_max && k->row_short(op, x, n, y))
+        return;
     T m = k->row_max(x, n);
     double rest = 0.0, count = 0.0;
     int finite = isfinite(m);
     if (finite) {
-        rest = op == FSS_SOFTMAX ? k->row_sumexp(x, n, m, y, &count) : k->row_sumexp_c(x, n, m, NULL, &count);
+        /* softmax: rest is the whole sum */
+        rest = op == FSS_SOFTMAX ? k->row_expsum(x, n, m, y) : k->row_sumexp_c(x, n, m, NULL, &count);
         if (isnan(rest))
             finite = 0, m = (T)NAN;
     }
@@ -91,27 +105,15 @@ static void DFN(row)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t 
             *y = me;
         return;
     }
-    rest += count - 1.0; /* other elements equal to the max each add exactly 1 */
     if (op == FSS_SOFTMAX) {
-        k->row_scale(y, n, (T)(1.0 / (1.0 + rest)));
-    } else if (op == FSS_LOG_SOFTMAX) {
+        k->row_scale(y, n, (T)(1.0 / rest));
+        return;
+    }
+    rest += count - 1.0; /* other elements equal to the max each add exactly 1 */
+    if (op == FSS_LOG_SOFTMAX) {
         k->row_logsub(x, n, m, (T)log1p(rest), y);
     } else {
-        double lse = (double)m + log1p(rest);
-        /* The exponentials carry < 1 ULP each, so log1p(rest) is within
-         * ~2 ULP * rest / (1 + rest) of exact: below the result's own ULP
-         * unless m and log1p(rest) cancel. Those rows are summed again in a
-         * wider type. */
-        if (fabs(lse) <= 2.5 * rest / (1.0 + rest)) {
-#if FSS_DRIVER_F32
-            rest = DFN(rest_in_double)(isa, x, n, m, &count) + (count - 1.0);
-            lse = (double)m + log1p(rest);
-#else
-            const long double r = DFN(rest_in_longdouble)(x, n, m, &count) + (count - 1.0);
-            lse = (double)((long double)m + log1pl(r));
-#endif
-        }
-        *y = (T)lse;
+        *y = DFN(lse_of)(isa, x, n, 1, m, rest);
     }
 }
 
@@ -130,16 +132,100 @@ static void DFN(rows)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_vi
     (void)nt;
 }
 
+/* Fewer rows than threads, and long ones: each row is split across the team.
+ * Pass 1 takes the chunk maxima; pass 2 the chunk sums of exp(x - M) against
+ * the row's maximum M (rather than (max, sum) pairs taken against each
+ * chunk's own maximum and rescaled when merged: rescaling would lose the
+ * exactness of counting the maximum's own terms); pass 3 writes each chunk.
+ * Chunk sums are combined in thread order, so the result does not depend on
+ * scheduling. Rows that are not finite go to the serial row walker. */
+static void DFN(split_rows)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y,
+                            int nt)
+{
+    const KSET *k = &isa->TS;
+    const int64_t rows = sh.n_outer * sh.n_inner, n = sh.n_red;
+    T maxes[FSS_SPLIT_MAX];
+    double rests[FSS_SPLIT_MAX], counts[FSS_SPLIT_MAX];
+    if (nt > FSS_SPLIT_MAX)
+        nt = FSS_SPLIT_MAX;
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(nt)
+#endif
+    {
+#if defined(_OPENMP)
+        const int t = omp_get_thread_num(), team = omp_get_num_threads();
+#else
+        const int t = 0, team = 1;
+#endif
+        /* chunks of whole cache lines */
+        const int64_t per = ((n + team - 1) / team + 63) / 64 * 64;
+        const int64_t b = (int64_t)t * per < n ? (int64_t)t * per : n;
+        const int64_t len = n - b < per ? n - b : per;
+        for (int64_t r = 0; r < rows; ++r) {
+            const T *x = (const T *)X.data + (r / sh.n_inner) * X.s_outer + (r % sh.n_inner) * X.s_inner;
+            T *y = (T *)Y.data + (r / sh.n_inner) * Y.s_outer + (r % sh.n_inner) * Y.s_inner;
+            maxes[t] = len > 0 ? k->row_max(x + b, len) : -(T)INFINITY;
+#if defined(_OPENMP)
+#pragma omp barrier
+#endif
+            T m = maxes[0];
+            for (int j = 1; j < team; ++j)
+                m = maxes[j] > m || maxes[j] != maxes[j] ? maxes[j] : m;
+            int finite = isfinite(m);
+            if (finite) {
+                double c = 0.0;
+                rests[t] = len <= 0 ? 0.0
+                           : op == FSS_SOFTMAX ? k->row_expsum(x + b, len, m, y + b)
+                                               : k->row_sumexp_c(x + b, len, m, NULL, &c);
+                counts[t] = c;
+            }
+#if defined(_OPENMP)
+#pragma omp barrier
+#endif
+            double rest = 0.0;
+            if (finite) {
+                fss_ksum total = { 0.0, 0.0 };
+                double count = 0.0;
+                for (int j = 0; j < team; ++j) {
+                    fss_ksum_add(&total, rests[j]);
+                    count += counts[j];
+                }
+                /* softmax: the whole sum; else the rest beside the maximum */
+                rest = fss_ksum_value(&total) + (op == FSS_SOFTMAX ? 0.0 : count - 1.0);
+                finite = !isnan(rest);
+            }
+            if (!finite && op == FSS_SOFTMAX) {
+                DFN(fill)(y + b, len, 1, (T)NAN); /* scipy: NaN for every non-finite row */
+            } else if (!finite) {
+                if (t == 0)
+                    DFN(row)(isa, op, x, n, y);
+            } else if (op == FSS_SOFTMAX) {
+                if (len > 0)
+                    k->row_scale(y + b, len, (T)(1.0 / rest));
+            } else if (op == FSS_LOG_SOFTMAX) {
+                if (len > 0)
+                    k->row_logsub(x + b, len, m, (T)log1p(rest), y + b);
+            } else if (t == 0) {
+                *y = DFN(lse_of)(isa, x, n, 1, m, rest);
+            }
+#if defined(_OPENMP)
+#pragma omp barrier /* maxes and rests are reused by the next row */
+#endif
+        }
+    }
+}
+
 /* Up to k->col_width adjacent columns starting at x (and y). */
-static void DFN(col_tile)(const KSET *k, fss_op op, const T *x, int64_t n, int64_t xs, int64_t w, T *y,
+static void DFN(col_tile)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, int64_t xs, int64_t w, T *y,
                           int64_t ys, int64_t y_col_stride)
 {
     T m[FSS_COL_MAX], aux[FSS_COL_MAX];
     double rest[FSS_COL_MAX], count[FSS_COL_MAX];
-    k->col_stats(x, n, xs, w, m, rest, count, op == FSS_SOFTMAX ? y : NULL, ys);
+    const KSET *k = &isa->TS;
+    k->col_stats(x, n, xs, w, m, rest, count, op == FSS_SOFTMAX ? y : NULL, ys, op != FSS_SOFTMAX);
     for (int64_t j = 0; j < w; ++j) {
         const int ok = isfinite(m[j]) && !isnan(rest[j]);
-        const double r = rest[j] + count[j] - 1.0;
+        const double r = rest[j] + (count[j] - 1.0); /* count - 1 first: exact, and rest stays small */
         if (!ok) {
             m[j] = DFN(special_max)(x + j, n, xs, isnan(rest[j]) ? (T)NAN : m[j]);
         }
@@ -148,7 +234,7 @@ static void DFN(col_tile)(const KSET *k, fss_op op, const T *x, int64_t n, int64
         else if (op == FSS_LOG_SOFTMAX)
             aux[j] = ok ? (T)log1p(r) : 0;
         else
-            y[j * y_col_stride] = ok ? (T)((double)m[j] + log1p(r)) : m[j];
+            y[j * y_col_stride] = ok ? DFN(lse_of)(isa, x + j, n, xs, m[j], r) : m[j];
     }
     if (op == FSS_SOFTMAX)
         k->col_scale(y, n, ys, w, aux);
@@ -156,9 +242,9 @@ static void DFN(col_tile)(const KSET *k, fss_op op, const T *x, int64_t n, int64
         k->col_logsub(x, n, xs, w, m, aux, y, ys);
 }
 
-static void DFN(columns)(const KSET *k, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, int nt)
+static void DFN(columns)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, int nt)
 {
-    const int64_t cw = k->col_width;
+    const int64_t cw = isa->TS.col_width;
     const int64_t tiles_per_outer = (sh.n_inner + cw - 1) / cw;
     const int64_t tasks = sh.n_outer * tiles_per_outer;
     const T *xb = (const T *)X.data;
@@ -169,13 +255,19 @@ static void DFN(columns)(const KSET *k, fss_op op, fss_shape3 sh, fss_view3 X, f
     for (int64_t t = 0; t < tasks; ++t) {
         const int64_t o = t / tiles_per_outer, j0 = (t % tiles_per_outer) * cw;
         const int64_t w = sh.n_inner - j0 < cw ? sh.n_inner - j0 : cw;
-        DFN(col_tile)(k, op, xb + o * X.s_outer + j0, sh.n_red, X.s_red, w,
+        DFN(col_tile)(isa, op, xb + o * X.s_outer + j0, sh.n_red, X.s_red, w,
                       yb + o * Y.s_outer + j0 * Y.s_inner, Y.s_red, Y.s_inner);
     }
     (void)nt;
 }
 
-static int DFN(gather)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, int nt)
+/* Rows copied into a per-thread buffer first: rows whose reduced axis is
+ * strided (and whose columns are not contiguous either), and every call with
+ * a temperature, whose rows are divided by it on the way in (x / T rounded as
+ * NumPy rounds it, so the result equals that of the call on x / T, without
+ * an array-sized temporary). A contiguous output row is written directly. */
+static int DFN(gather)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, T temperature,
+                       int nt)
 {
     const int64_t rows = sh.n_outer * sh.n_inner, n = sh.n_red;
     T *buffers = (T *)malloc((size_t)(n > 0 ? n : 1) * sizeof(T) * (size_t)nt);
@@ -183,6 +275,7 @@ static int DFN(gather)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_v
         return FSS_ERR_NOMEM;
     const T *xb = (const T *)X.data;
     T *yb = (T *)Y.data;
+    const int scaled = temperature != (T)1;
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
@@ -197,9 +290,13 @@ static int DFN(gather)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_v
             const int64_t o = r / sh.n_inner, i = r % sh.n_inner;
             const T *x = xb + o * X.s_outer + i * X.s_inner;
             T *y = yb + o * Y.s_outer + i * Y.s_inner;
-            for (int64_t j = 0; j < n; ++j)
-                buf[j] = x[j * X.s_red];
-            if (op == FSS_LOGSUMEXP) {
+            if (scaled)
+                for (int64_t j = 0; j < n; ++j)
+                    buf[j] = x[j * X.s_red] / temperature;
+            else
+                for (int64_t j = 0; j < n; ++j)
+                    buf[j] = x[j * X.s_red];
+            if (op == FSS_LOGSUMEXP || Y.s_red == 1) {
                 DFN(row)(k, op, buf, n, y);
             } else {
                 DFN(row)(k, op, buf, n, buf);
@@ -213,7 +310,8 @@ static int DFN(gather)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_v
     return FSS_OK;
 }
 
-static int DFN(run)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, int num_threads)
+static int DFN(run)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, double temperature,
+                    int num_threads)
 {
     const KSET *k = &isa->TS;
     const int64_t rows = sh.n_outer * sh.n_inner;
@@ -226,20 +324,23 @@ static int DFN(run)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh, fss_vi
     const int64_t work = rows * (sh.n_red > 0 ? sh.n_red : 1);
     const int y_rows_contig = op == FSS_LOGSUMEXP || Y.s_red == 1;
     const int y_cols_contig = op == FSS_LOGSUMEXP || Y.s_inner == 1;
+    if ((T)temperature != (T)1)
+        return DFN(gather)(isa, op, sh, X, Y, (T)temperature, fss_threads_for(work, rows, num_threads));
     if (X.s_red == 1 && y_rows_contig) {
-        DFN(rows)(isa, op, sh, X, Y, fss_threads_for(work, rows, num_threads));
+        const int nt = fss_threads_for(work, rows, num_threads);
+        const int nt_split = fss_threads_for(work, work / FSS_SPLIT_MIN_CHUNK, num_threads);
+        if (nt_split > rows && nt_split > nt)
+            DFN(split_rows)(isa, op, sh, X, Y, nt_split);
+        else
+            DFN(rows)(isa, op, sh, X, Y, nt);
         return FSS_OK;
     }
-    /* log_softmax / logsumexp need the compensated sums of the row kernels
-     * (their bounds leave no room for the rounding of x - m), which the column
-     * kernels do not have yet: those go through the gather walker. */
-    const int cols_ok = op == FSS_SOFTMAX;
-    if (X.s_inner == 1 && y_cols_contig && sh.n_inner > 1 && cols_ok) {
+    if (X.s_inner == 1 && y_cols_contig && sh.n_inner > 1) {
         const int64_t tasks = sh.n_outer * ((sh.n_inner + k->col_width - 1) / k->col_width);
-        DFN(columns)(k, op, sh, X, Y, fss_threads_for(work, tasks, num_threads));
+        DFN(columns)(isa, op, sh, X, Y, fss_threads_for(work, tasks, num_threads));
         return FSS_OK;
     }
-    return DFN(gather)(isa, op, sh, X, Y, fss_threads_for(work, rows, num_threads));
+    return DFN(gather)(isa, op, sh, X, Y, (T)1, fss_threads_for(work, rows, num_threads));
 }
 
 #undef DFN

@@ -4,7 +4,8 @@
  * Per row (classes contiguous), through the kernel table:
  *   z = x / T             (only for T != 1: into the gradient row, or a
  *                          per-thread scratch row when no gradient is asked)
- *   m = max z;  gap = sum_j u_j w_j (m - z_j)   (label smoothing, soft targets)
+ *   m = max z;  gap = sum_j u_j w_j (m - z_j)   (label smoothing, soft targets;
+ *                          smoothed soft targets as two such sums, no temporary)
  *   rest = sum of exp(z_j - m) over the non-maximal elements, the
  *          exponentials written into the gradient row
  *   lse - z_j = (m - z_j) + log1p(rest): every piece >= 0, so a confident
@@ -53,11 +54,22 @@ static double XFN(row)(const KSET *k, const fss_xent_args *a, int64_t i, T *scra
         return NAN;
     }
     const double zt = t >= 0 ? (double)z[t] : 0.0;
-    double gap = 0.0, uw = 0.0;
+    /* gap = sum_j u_j w_j (m - z_j), uw = sum_j u_j w_j, u the target
+     * distribution: q for soft targets (smoothed below), else the smoothing's
+     * uniform part (the one-hot part is (m - z_t) * w_t). Soft targets with
+     * smoothing use (1 - eps) q + eps / C without forming it: two sums. */
+    double gap = 0.0, uw = 0.0, gap1 = 0.0, uw1 = 0.0;
     if (q)
         gap = k->row_gapdot(z, n, m, q, w, &uw);
-    else if (eps > 0.0)
-        gap = k->row_gapdot(z, n, m, NULL, w, &uw);
+    if (eps > 0.0)
+        gap1 = k->row_gapdot(z, n, m, NULL, w, &uw1);
+    if (q && eps > 0.0) {
+        gap = (1.0 - eps) * gap + eps / (double)n * gap1;
+        uw = (1.0 - eps) * uw + eps / (double)n * uw1;
+    } else if (!q) {
+        gap = gap1;
+        uw = uw1;
+    }
     double count = 0.0;
     double rest = k->row_sumexp_c(z, n, m, y, &count);
     if (isnan(rest)) {
@@ -79,7 +91,9 @@ static double XFN(row)(const KSET *k, const fss_xent_args *a, int64_t i, T *scra
     if (y) {
         const double r = sw * a->grad_scale / a->temperature;
         if (q) {
-            k->row_scalesub(y, n, (T)(r * uw / S), (T)r, q, w);
+            k->row_scalesub(y, n, (T)(r * uw / S), (T)(r * (1.0 - eps)), q, w);
+            if (eps > 0.0)
+                k->row_scalesub(y, n, (T)1, (T)(r * eps / (double)n), NULL, w);
         } else {
             const double wt = w ? (double)w[t] : 1.0;
             const double coef = (1.0 - eps) * wt + eps * a->weight_sum / (double)n;

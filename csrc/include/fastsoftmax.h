@@ -27,11 +27,13 @@ typedef struct {
 enum { FSS_OK = 0, FSS_ERR_NOMEM = -1, FSS_ERR_ARG = -2 };
 
 /* softmax / log_softmax write y with x's shape; logsumexp writes y of shape
- * (outer, inner) and ignores y.s_red. y may be x (in place). num_threads <= 0
+ * (outer, inner) and ignores y.s_red. y may be x (in place). temperature
+ * (finite, > 0; 1 for none): the result is that of x / temperature, each
+ * element divided in x's precision, with no array-sized temporary. num_threads <= 0
  * means the OpenMP default (OMP_NUM_THREADS, threadpoolctl). Returns FSS_OK or
  * an FSS_ERR_* code. Safe to call without the GIL, from several threads. */
 int fss_softmax_family(fss_op op, fss_dtype dtype, fss_shape3 shape, fss_view3 x, fss_view3 y,
-                       int num_threads);
+                       double temperature, int num_threads);
 
 /* exp(x) for x <= 0 with the active kernel set's polynomial (for accuracy
  * tests of the exp itself). */
@@ -68,9 +70,9 @@ int fss_default_threads(void);
  *                 equals ignore_index gets loss 0 and gradient 0. Labels must
  *                 already be checked to lie in [0, n_classes) or be ignore_index.
  *   soft targets: soft_target (n_rows x n_classes, row stride q_row_stride),
- *                 target NULL; label_smoothing must already be folded in.
+ *                 target NULL; label smoothing turns q into (1 - eps) q + eps/C.
  * Row loss  l_i = sample_weight_i * ((1 - eps) w_t (lse - z_t) + eps/C sum_j w_j (lse - z_j))
- *           (hard) or sample_weight_i * sum_j q_j w_j (lse - z_j) (soft), with
+ *           (hard) or sample_weight_i * sum_j q_j w_j (lse - z_j) (soft, q smoothed), with
  *           z = x / T, lse computed as m + log1p(rest) so small losses keep
  *           their relative precision.
  * loss_rows (or NULL) receives l_i; *loss_sum (or NULL) receives sum_i l_i
@@ -88,7 +90,7 @@ typedef struct {
     double weight_sum;            /* sum of weight (n_classes when weight is NULL) */
     const double *sample_weight;  /* n_rows, or NULL */
     int64_t ignore_index;
-    double label_smoothing;       /* hard targets only */
+    double label_smoothing;       /* eps in [0, 1] */
     double temperature;           /* > 0 */
     double grad_scale;
     void *loss_rows;              /* n_rows, or NULL */
@@ -97,6 +99,81 @@ typedef struct {
 } fss_xent_args;
 
 int fss_cross_entropy(const fss_xent_args *args, double *loss_sum, int num_threads);
+
+/* ---- sigmoid family (driver/sigmoid_driver.c) ------------------------ */
+typedef enum { FSS_SIGMOID = 0, FSS_LOG_SIGMOID = 1 } fss_sig_op;
+
+/* y = sigmoid(x) or log_sigmoid(x) over n contiguous elements; y may be x. */
+int fss_sigmoid_map(fss_sig_op op, fss_dtype dtype, const void *x, int64_t n, void *y,
+                    int num_threads);
+
+/* Binary cross-entropy with logits (PyTorch's definition) and torchvision's
+ * sigmoid focal loss, elementwise over n contiguous elements viewed as rows of
+ * n_last (n % n_last == 0). All float arrays have the dtype `dtype`.
+ *   weight:     n elements (weight_per_row 0) or n_last repeated per row
+ *               (weight_per_row 1), or NULL; BCE only.
+ *   pos_weight: n_last elements repeated per row, or NULL; BCE only.
+ *   label_smoothing in [0, 1]: the target becomes t (1 - ls) + ls / 2; BCE only.
+ *   alpha, gamma (>= 0): focal only (alpha < 0: no alpha weighting).
+ * loss (or NULL) receives the elementwise losses, *loss_sum (or NULL) their
+ * sum (accumulated in double), grad (or NULL; may be logits) grad_scale times
+ * d loss / d logits. */
+typedef struct {
+    fss_dtype dtype;
+    int64_t n, n_last;
+    const void *logits;
+    const void *target;
+    const void *weight;           /* or NULL */
+    int weight_per_row;
+    const void *pos_weight;       /* or NULL */
+    double label_smoothing;
+    double alpha, gamma;
+    double grad_scale;
+    void *loss;                   /* or NULL */
+    void *grad;                   /* or NULL; may be logits */
+} fss_bce_args;
+
+int fss_bce_with_logits(const fss_bce_args *args, double *loss_sum, int num_threads);
+int fss_sigmoid_focal(const fss_bce_args *args, double *loss_sum, int num_threads);
+/* ---- backward passes (driver/backward_driver.c) ---------------------- */
+/* Vector-Jacobian products of softmax and log_softmax along the reduced axis:
+ *   FSS_SOFTMAX_BACKWARD:      grad_input = y * (g - sum(g * y))
+ *   FSS_LOG_SOFTMAX_BACKWARD:  grad_input = g - exp(y) * sum(g)
+ * with g = grad_output and y = the forward output (probabilities, or
+ * log-probabilities). The three views share `shape`; grad_input may be
+ * grad_output or output (same view). The sums are taken in double (float)
+ * or compensated (double). Returns FSS_OK or an FSS_ERR_* code. */
+typedef enum { FSS_SOFTMAX_BACKWARD = 0, FSS_LOG_SOFTMAX_BACKWARD = 1 } fss_bwd_op;
+int fss_softmax_backward(fss_bwd_op op, fss_dtype dtype, fss_shape3 shape, fss_view3 grad_output,
+                         fss_view3 output, fss_view3 grad_input, int num_threads);
+
+/* ---- softmax focal loss (driver/focal_driver.c) ---------------------- */
+/* Per row of n_classes logits (classes contiguous, rows x_row_stride apart)
+ * with class target t (int64, already checked to lie in [0, n_classes) or
+ * equal ignore_index):
+ *   l_i = weight_t * alpha_t * (1 - p_t)^gamma * (-log p_t),  p = softmax(row)
+ * alpha_t = alpha[t] (alpha non-NULL) or alpha_scalar; weight NULL means 1.
+ * Ignored rows give loss 0 and gradient 0. loss_rows (or NULL) receives l_i,
+ * *loss_sum (or NULL) sum_i l_i; grad (or NULL; may be logits) receives
+ * grad_scale * d l_i / d logits. gamma must be finite and >= 0. */
+typedef struct {
+    fss_dtype dtype;
+    int64_t n_rows, n_classes;
+    const void *logits;
+    int64_t x_row_stride;
+    const int64_t *target;
+    const double *alpha;          /* n_classes, or NULL (alpha_scalar) */
+    double alpha_scalar;
+    const double *weight;         /* n_classes, or NULL */
+    int64_t ignore_index;
+    double gamma;
+    double grad_scale;
+    void *loss_rows;              /* n_rows, or NULL */
+    void *grad;                   /* or NULL; may be logits */
+    int64_t grad_row_stride;
+} fss_focal_args;
+
+int fss_softmax_focal_loss(const fss_focal_args *args, double *loss_sum, int num_threads);
 
 #ifdef __cplusplus
 }

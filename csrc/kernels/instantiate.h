@@ -21,6 +21,8 @@
 #define FSS_SUM_BLOCK 4096
 #include "softmax_kernels.h"
 #include "xent_kernels.h"
+#include "col_kernels.h"
+#include "short_row_kernels.h"
 #undef T
 #undef TS
 #undef V
@@ -45,6 +47,8 @@
 #define FSS_SUM_BLOCK (32 * VD_W)
 #include "softmax_kernels.h"
 #include "xent_kernels.h"
+#include "col_kernels.h"
+#include "short_row_kernels.h"
 #undef T
 #undef TS
 #undef V
@@ -58,11 +62,12 @@
 #define FSS_FN_OF(name, ts) FSS_CAT(FSS_CAT(fss_##name##_, ts), FSS_CAT(_, FSS_ISA_SUFFIX))
 #define FSS_SET_INIT(ts, width)                                                            \
     {                                                                                      \
-        FSS_FN_OF(row_max, ts), FSS_FN_OF(row_sumexp, ts), FSS_FN_OF(row_scale, ts),       \
+        FSS_FN_OF(row_max, ts), FSS_FN_OF(row_sumexp, ts), FSS_FN_OF(row_expsum, ts), FSS_FN_OF(row_scale, ts),       \
             FSS_FN_OF(row_expscale, ts), FSS_FN_OF(row_logsub, ts), FSS_FN_OF(col_stats, ts), \
             FSS_FN_OF(col_scale, ts), FSS_FN_OF(col_logsub, ts), 2 * (width),              \
             FSS_FN_OF(row_sumexp_c, ts), FSS_FN_OF(row_gapdot, ts),                        \
-            FSS_FN_OF(row_scalesub, ts), FSS_FN_OF(row_multo, ts)                          \
+            FSS_FN_OF(row_scalesub, ts), FSS_FN_OF(row_multo, ts),                         \
+            FSS_FN_OF(row_short, ts), 2 * (width)                                          \
     }
 
 const fss_isa_kernels FSS_CAT(fss_kernels_, FSS_ISA_SUFFIX) = {

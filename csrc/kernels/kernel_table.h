@@ -17,13 +17,16 @@
         /* sum of exp(x - m) over the elements != m; *count += how many equal m;             \
          * e_out (may be NULL, may alias x) receives exp(x - m) */                          \
         double (*row_sumexp)(const T *x, int64_t n, T m, T *e_out, double *count);           \
+        /* sum of exp(x - m) over all elements, each stored to e_out (may alias x) */      \
+        double (*row_expsum)(const T *x, int64_t n, T m, T *e_out);                         \
         void (*row_scale)(T *y, int64_t n, T s);                   /* y *= s */              \
         void (*row_expscale)(const T *x, int64_t n, T m, T s, T *y); /* y = exp(x-m)*s */   \
         void (*row_logsub)(const T *x, int64_t n, T m, T L, T *y);   /* y = (x-m) - L */    \
         /* Up to col_width adjacent columns of a strided reduced axis (row stride rs,        \
-         * elements of a row contiguous): per-column max, rest and count, exps to e_out */   \
+         * elements of a row contiguous): per-column max, rest and count, exps to e_out; \
+         * comp: exponentials compensated for the rounding of x - m (as row_sumexp_c) */      \
         void (*col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *m, double *rest, \
-                          double *count, T *e_out, int64_t es);                             \
+                          double *count, T *e_out, int64_t es, int comp);                   \
         void (*col_scale)(T *y, int64_t n, int64_t ys, int64_t w, const T *s);              \
         void (*col_logsub)(const T *x, int64_t n, int64_t rs, int64_t w, const T *m,        \
                            const T *L, T *y, int64_t ys);                                   \
@@ -37,6 +40,11 @@
         /* y = y*a - b*u*v; u, v may be NULL (ones) */                                       \
         void (*row_scalesub)(T *y, int64_t n, T a, T b, const T *u, const T *v);             \
         void (*row_multo)(const T *x, int64_t n, T s, T *y); /* y = x*s (y may be x) */      \
+        /* ---- short rows (kernels/short_row_kernels.h) ---- */                            \
+        /* a whole finite row of n <= short_max elements in registers: op as fss_op;         \
+         * returns 0, having written nothing, when the general path must take the row */     \
+        int (*row_short)(int op, const T *x, int64_t n, T *y);                               \
+        int64_t short_max;                                                                   \
     } fss_kernels_##TS;
 
 FSS_DECLARE_KERNEL_SET(float, f32)

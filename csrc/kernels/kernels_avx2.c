@@ -2,3 +2,6 @@
  * flags this one file gets. */
 #include "isa/vec_avx2.h"
 #include "instantiate.h"
+#include "isa/vec_extra_avx2.h"
+#include "sigmoid_instantiate.h"
+#include "backward_instantiate.h"

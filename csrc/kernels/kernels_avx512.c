@@ -2,3 +2,6 @@
  * flags this one file gets. */
 #include "isa/vec_avx512.h"
 #include "instantiate.h"
+#include "isa/vec_extra_avx512.h"
+#include "sigmoid_instantiate.h"
+#include "backward_instantiate.h"

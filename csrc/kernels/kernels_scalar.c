@@ -2,3 +2,6 @@
  * flags this one file gets. */
 #include "isa/vec_scalar.h"
 #include "instantiate.h"
+#include "isa/vec_extra_scalar.h"
+#include "sigmoid_instantiate.h"
+#include "backward_instantiate.h"

@@ -16,7 +16,10 @@ __version__ = "0.1.0"
 
 from . import _core  # noqa: F401  (fastsoftmax._core.set_isa / get_isa for tests)
 from ._api import log_softmax, logsumexp, softmax
+from ._backward import log_softmax_backward, softmax_backward
+from ._focal import softmax_focal_loss
 from ._runtime import runtime, select_isa_from_environment, show_runtime
+from ._sigmoid import binary_cross_entropy_with_logits, log_sigmoid, sigmoid, sigmoid_focal_loss
 from ._xent import cross_entropy
 
 select_isa_from_environment()
@@ -24,5 +27,7 @@ del select_isa_from_environment
 
 __all__ = [
     "softmax", "log_softmax", "logsumexp", "cross_entropy", "runtime", "show_runtime",
+    "sigmoid", "log_sigmoid", "binary_cross_entropy_with_logits", "sigmoid_focal_loss",
+    "softmax_backward", "log_softmax_backward", "softmax_focal_loss",
     "__version__",
 ]

@@ -1,9 +1,11 @@
 """softmax, log_softmax and logsumexp: drop-in replacements for scipy.special's.
 
 Each call: check and normalise the arguments (_args), reduce a tuple of axes
-to one axis, describe the arrays as strided 3-D views (_layout) and run one
-GIL-free kernel (_core). float32 and float64 are computed in their own
-precision, float16 in float32; other dtypes take the NumPy path."""
+to one axis and run one GIL-free kernel (_core), which describes the arrays
+as strided 3-D views. The common call (a float32/float64 ndarray, an int or
+None axis, default options) goes straight to _core.fast_call. float32 and
+float64 are computed in their own precision, float16 in float32; other dtypes
+take the NumPy path."""
 
 from __future__ import annotations
 
@@ -18,32 +20,38 @@ from ._args import (
     normalize_threads,
     softmax_result_dtype,
 )
-from ._layout import view3
+from ._mask import check_temperature, fill_masked, masked_input, where_mask
 
 _OP_SOFTMAX = _core.OP_SOFTMAX
 _OP_LOG_SOFTMAX = _core.OP_LOG_SOFTMAX
 _OP_LOGSUMEXP = _core.OP_LOGSUMEXP
 
 
-def _run_one_axis(op: int, x: np.ndarray, y: np.ndarray, axis: int, threads: int) -> None:
+def _run_one_axis(
+    op: int, x: np.ndarray, y: np.ndarray, axis: int, threads: int, temperature: float = 1.0
+) -> None:
     """Kernel over one reduced axis; y is x-shaped, or x-shaped without ``axis`` for logsumexp."""
-    keeps = op != _OP_LOGSUMEXP
-    v = view3(x, y, axis, keeps)
-    if v is not None:
-        _core.softmax_family(op, x, y, v[0], v[1], v[2], threads)
+    if _core.softmax_family(op, x, y, axis, threads, temperature):
         return
     # A layout the 3-D view cannot express: compute on C-ordered copies.
     xc = np.array(x, order="C")  # a fresh copy: aligned even when x is not
     yc = np.empty(y.shape, dtype=y.dtype)
-    v = view3(xc, yc, axis, keeps)
-    _core.softmax_family(op, xc, yc, v[0], v[1], v[2], threads)
+    if not _core.softmax_family(op, xc, yc, axis, threads, temperature):
+        raise RuntimeError("internal: a C-ordered copy has no 3-D view")
     y[...] = yc
 
 
-def _run(op: int, x: np.ndarray, y: np.ndarray, axes: tuple[int, ...], threads: int) -> None:
+def _run(
+    op: int,
+    x: np.ndarray,
+    y: np.ndarray,
+    axes: tuple[int, ...],
+    threads: int,
+    temperature: float = 1.0,
+) -> None:
     """Kernel over any set of axes: one axis directly, several through a reshape."""
     if len(axes) == 1:
-        _run_one_axis(op, x, y, axes[0], threads)
+        _run_one_axis(op, x, y, axes[0], threads, temperature)
         return
     keep = tuple(d for d in range(x.ndim) if d not in axes)
     keep_shape = tuple(x.shape[d] for d in keep)
@@ -55,28 +63,47 @@ def _run(op: int, x: np.ndarray, y: np.ndarray, axes: tuple[int, ...], threads: 
     x2 = np.transpose(x, keep + axes).reshape(keep_shape + (n_red,))
     if op == _OP_LOGSUMEXP:
         y2 = y if y.shape == keep_shape else y.reshape(keep_shape)
-        _run_one_axis(op, x2, y2, len(keep_shape), threads)
+        _run_one_axis(op, x2, y2, len(keep_shape), threads, temperature)
         return
     yt = np.transpose(y, keep + axes)
     y2 = yt.reshape(keep_shape + (n_red,))
     if not np.shares_memory(y2, y):
         y2 = np.empty(keep_shape + (n_red,), dtype=y.dtype)
-        _run_one_axis(op, x2, y2, len(keep_shape), threads)
+        _run_one_axis(op, x2, y2, len(keep_shape), threads, temperature)
         yt[...] = y2.reshape(yt.shape)
         return
-    _run_one_axis(op, x2, y2, len(keep_shape), threads)
+    _run_one_axis(op, x2, y2, len(keep_shape), threads, temperature)
 
 
-def _elementwise(op: int, x: object, axis: object, out: object, num_threads: object) -> object:
+def _is_one(temperature: object) -> bool:
+    """The default temperature (a float 1.0: True and other types get checked)."""
+    return type(temperature) is float and temperature == 1.0
+
+
+def _elementwise(
+    op: int,
+    x: object,
+    axis: object,
+    out: object,
+    num_threads: object,
+    temperature: object = 1.0,
+    where: object = None,
+) -> object:
     name = "softmax" if op == _OP_SOFTMAX else "log_softmax"
     xa = as_input_array(x, "x")
     if xa.dtype.kind == "b":
         raise TypeError(f"x: boolean input is not supported by {name} (as in scipy.special)")
     axes = normalize_axes(axis, xa.ndim)
     threads = normalize_threads(num_threads)
+    temp = check_temperature(temperature)
     result_dtype = softmax_result_dtype(xa.dtype)
+    mask = None if where is None else where_mask(where, xa.shape)
     if out is not None:
         check_out(out, xa.shape, result_dtype)
+    if mask is not None:
+        res = _elementwise(op, masked_input(xa, mask, result_dtype), axis, out, num_threads, temp)
+        fill_masked(res, mask, 0.0 if op == _OP_SOFTMAX else -np.inf)
+        return res
     n_red = 1
     for d in axes:
         n_red *= xa.shape[d]
@@ -89,7 +116,8 @@ def _elementwise(op: int, x: object, axis: object, out: object, num_threads: obj
     if kdt is None:
         impl = _numpy_impl.softmax if op == _OP_SOFTMAX else _numpy_impl.log_softmax
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            res = impl(xa.astype(result_dtype, copy=False), axes if axes else ())
+            xr = xa.astype(result_dtype, copy=False)
+            res = impl(xr / xr.dtype.type(temp) if temp != 1.0 else xr, axes if axes else ())
         if out is not None:
             out[...] = res
             return out
@@ -105,10 +133,10 @@ def _elementwise(op: int, x: object, axis: object, out: object, num_threads: obj
         xk = xk[..., np.newaxis]
     direct = out is not None and out.dtype == kdt and out.shape == xa.shape and out.ndim == xk.ndim
     if direct and (out is x or not np.shares_memory(out, xk)):
-        _run(op, xk, out, axes, threads)
+        _run(op, xk, out, axes, threads, temp)
         return out
     y = np.empty_like(xk, dtype=kdt)
-    _run(op, xk, y, axes, threads)
+    _run(op, xk, y, axes, threads, temp)
     y = y.reshape(xa.shape)
     if out is not None:
         out[...] = y
@@ -124,6 +152,8 @@ def softmax(
     *,
     out: np.ndarray | None = None,
     num_threads: int | None = None,
+    temperature: float = 1.0,
+    where: object = None,
 ) -> np.ndarray:
     r"""Softmax of ``x`` along ``axis``: ``exp(x) / sum(exp(x))``, computed stably.
 
@@ -142,6 +172,15 @@ def softmax(
     num_threads : int, optional
         Upper bound on OpenMP threads; None uses the OpenMP default (which
         honours ``OMP_NUM_THREADS`` and threadpoolctl).
+    temperature : float, optional
+        T > 0: the softmax of ``x / T``, each element divided in the compute
+        precision, without the temporary ``x / T``. Bit for bit
+        ``softmax(x / T)`` over contiguous rows; elsewhere equal to it within
+        the accuracy bound (the rows go through a per-thread buffer).
+    where : array_like of bool, optional
+        Broadcastable to ``x``; elements where it is False do not enter the
+        sum and get probability 0. A fully masked row gives zeros, not NaN
+        (as ``jax.nn.softmax``). Costs one temporary of ``x``'s size.
 
     Returns
     -------
@@ -155,7 +194,11 @@ def softmax(
     >>> softmax(np.array([1.0, 2.0, 3.0]))
     array([0.09003057, 0.24472847, 0.66524096])
     """
-    return _elementwise(_OP_SOFTMAX, x, axis, out, num_threads)
+    if out is None and num_threads is None and where is None and _is_one(temperature):
+        y = _core.fast_call(_OP_SOFTMAX, x, axis)
+        if y is not None:
+            return y
+    return _elementwise(_OP_SOFTMAX, x, axis, out, num_threads, temperature, where)
 
 
 def log_softmax(
@@ -164,6 +207,8 @@ def log_softmax(
     *,
     out: np.ndarray | None = None,
     num_threads: int | None = None,
+    temperature: float = 1.0,
+    where: object = None,
 ) -> np.ndarray:
     r"""Logarithm of the softmax, ``x - logsumexp(x)``, accurate near 0.
 
@@ -181,6 +226,11 @@ def log_softmax(
         Output of the result's exact shape and dtype; ``out=x`` is in place.
     num_threads : int, optional
         Upper bound on OpenMP threads; None uses the OpenMP default.
+    temperature : float, optional
+        T > 0: the log_softmax of ``x / T``, without the temporary ``x / T``.
+    where : array_like of bool, optional
+        Broadcastable to ``x``; masked-out elements do not enter the sum and
+        get -inf; a fully masked row gives -inf, not NaN.
 
     Returns
     -------
@@ -194,7 +244,11 @@ def log_softmax(
     >>> log_softmax(np.array([1000.0, 1.0]))
     array([   0., -999.])
     """
-    return _elementwise(_OP_LOG_SOFTMAX, x, axis, out, num_threads)
+    if out is None and num_threads is None and where is None and _is_one(temperature):
+        y = _core.fast_call(_OP_LOG_SOFTMAX, x, axis)
+        if y is not None:
+            return y
+    return _elementwise(_OP_LOG_SOFTMAX, x, axis, out, num_threads, temperature, where)
 
 
 def _lse_dtype(a: np.ndarray, b: object) -> np.dtype:
@@ -214,6 +268,7 @@ def logsumexp(
     *,
     out: np.ndarray | None = None,
     num_threads: int | None = None,
+    where: object = None,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     r"""``log(sum(b * exp(a)))`` along ``axis``, without overflow and accurate near 0.
 
@@ -238,6 +293,9 @@ def logsumexp(
         Output for the result (not the sign): exact shape and dtype.
     num_threads : int, optional
         Upper bound on OpenMP threads; None uses the OpenMP default.
+    where : array_like of bool, optional
+        Broadcastable to ``a``; masked-out elements do not enter the sum; a
+        fully masked reduction gives -inf.
 
     Returns
     -------
@@ -252,7 +310,20 @@ def logsumexp(
     >>> float(logsumexp(np.arange(10.0)))
     9.45862974442671
     """
+    if (
+        b is None
+        and not keepdims
+        and not return_sign
+        and out is None
+        and num_threads is None
+        and where is None
+    ):
+        y = _core.fast_call(_OP_LOGSUMEXP, a, axis)
+        if y is not None:
+            return y
     aa = as_input_array(a, "a")
+    if where is not None:
+        aa = masked_input(aa, where_mask(where, aa.shape), _lse_dtype(aa, None))
     if b is not None and not isinstance(b, int | float | complex):
         b = as_input_array(b, "b")
     threads = normalize_threads(num_threads)

@@ -483,12 +483,64 @@ def _sklearn_implementation() -> Implementation:
             raise NotImplementedError("sklearn softmax works on rows of 2-D arrays only")
         return functools.partial(softmax, p.x, copy=True)
 
+    kernels: dict[str, KernelFactory] = {"softmax": factory}
+    try:
+        from sklearn._loss.loss import HalfMultinomialLoss
+    except ImportError:  # a private module: absent or moved in some releases
+        HalfMultinomialLoss = None  # noqa: N806
+    if HalfMultinomialLoss is not None:
+        kernels.update(_sklearn_xent_kernels(HalfMultinomialLoss))
+
     return Implementation(
         name="sklearn",
-        kernels={"softmax": factory},
+        kernels=kernels,
         version=str(sklearn.__version__),
-        description="sklearn.utils.extmath.softmax (2-D, last axis only)",
+        description=(
+            "sklearn.utils.extmath.softmax (2-D, last axis only); cross-entropy: "
+            "sklearn._loss.loss.HalfMultinomialLoss(n_threads=<threads>)"
+        ),
     )
+
+
+def _sklearn_xent_kernels(loss_class: Any) -> dict[str, KernelFactory]:
+    """HalfMultinomialLoss.loss / .loss_gradient as the mean cross-entropy.
+
+    scikit-learn returns per-sample losses ``w_i (logsumexp(z_i) - z_{i,y_i})``
+    and gradients ``w_i (softmax(z_i) - onehot(y_i))``; sample weights
+    ``w_i = 1 / N`` make them the terms of the mean loss and its gradient, so
+    the runner only sums the N losses (its outputs are allocated per call, as
+    are fastsoftmax's and PyTorch's).
+    """
+
+    def prepare(p: Problem) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, bool]:
+        x, axis = p.x, (-1 if p.axis is None else p.axis) % p.x.ndim
+        if x.ndim != 2:
+            raise NotImplementedError("HalfMultinomialLoss takes (n_samples, n_classes)")
+        transposed = axis == 0
+        raw = x.T if transposed else x  # classes last; a transposed view is fine
+        n = raw.shape[0]
+        y = np.asarray(p.extra["target"]).astype(x.dtype)
+        sw = np.full(n, 1.0 / n, dtype=x.dtype) if n else np.zeros(0, x.dtype)
+        return loss_class(n_classes=raw.shape[1]), raw, y, sw, transposed
+
+    def xent(p: Problem, threads: int) -> Runner:
+        loss, raw, y, sw, _ = prepare(p)
+
+        def run() -> Any:
+            return loss.loss(y, raw, sample_weight=sw, n_threads=threads).sum()
+
+        return run
+
+    def xent_grad(p: Problem, threads: int) -> Runner:
+        loss, raw, y, sw, transposed = prepare(p)
+
+        def run() -> tuple[Any, Any]:
+            rows, grad = loss.loss_gradient(y, raw, sample_weight=sw, n_threads=threads)
+            return rows.sum(), (grad.T if transposed else grad)
+
+        return run
+
+    return {"cross_entropy": xent, "cross_entropy_grad": xent_grad}
 
 
 _PEER_BUILDERS: dict[str, Callable[[], Implementation]] = {

@@ -31,7 +31,7 @@ cdef extern from "fastsoftmax.h" nogil:
     int FSS_OK
     int FSS_ERR_NOMEM
     int fss_softmax_family(fss_op op, fss_dtype dtype, fss_shape3 shape, fss_view3 x, fss_view3 y,
-                           int num_threads)
+                           double temperature, int num_threads)
     int fss_exp_nonpos(fss_dtype dtype, const void *x, int64_t n, void *y)
     void fss_runtime_init()
     int fss_in_forked_child()
@@ -49,36 +49,227 @@ OP_LOG_SOFTMAX = FSS_LOG_SOFTMAX
 OP_LOGSUMEXP = FSS_LOGSUMEXP
 
 
-def softmax_family(int op, cnp.ndarray x, cnp.ndarray y, tuple shape, tuple xs, tuple ys,
-                   int num_threads):
-    """Run one softmax-family kernel over collapsed 3-D views of x and y.
+# ---- strided 3-D views ------------------------------------------------------
 
-    shape = (outer, inner, reduced); xs, ys = strides in elements, same order.
-    x and y are float32 or float64 arrays of the same dtype (checked by the caller).
+cdef bint _views(int k, cnp.PyArrayObject **arrs, bint *keeps, int axis,
+                 fss_shape3 *sh, fss_view3 *views) noexcept:
+    """Describe k arrays reduced over ``axis`` as (outer, inner, reduced) views.
+
+    arrs[0] gives the shape; an array with keeps[j] has that shape, one
+    without has it minus ``axis`` (a logsumexp result). The kernels see
+    (outer x inner) independent rows and one reduced axis. Any two
+    non-reduced axes fit that form without copying; more collapse when their
+    strides chain in every array (always for C- or F-contiguous arrays).
+    Returns False when the layout needs a copy (more than two non-mergeable
+    axes, unaligned data, strides that are not whole elements).
     """
+    cdef cnp.ndarray first = <cnp.ndarray>arrs[0], arr
+    cdef int nd = cnp.PyArray_NDIM(first), d, a, j, q, nm = 0
+    cdef int64_t isz = cnp.PyArray_ITEMSIZE(first)
+    cdef cnp.npy_intp *shape = cnp.PyArray_DIMS(first)
+    cdef cnp.npy_intp *st
+    cdef bint chain
+    cdef int64_t dn[64]
+    cdef int64_t ds[3][64]
+    cdef int64_t tn, ts[3], absj, absq
+    if k < 1 or k > 3:
+        return False
+    for a in range(k):
+        arr = <cnp.ndarray>arrs[a]
+        if not cnp.PyArray_ISALIGNED(arr):
+            return False
+        st = cnp.PyArray_STRIDES(arr)
+        for d in range(cnp.PyArray_NDIM(arr)):
+            if st[d] % isz:
+                return False
+    for d in range(nd):
+        if d == axis or shape[d] == 1:
+            continue
+        dn[nm] = shape[d]
+        for a in range(k):
+            st = cnp.PyArray_STRIDES(<cnp.ndarray>arrs[a])
+            ds[a][nm] = st[d if (keeps[a] or d < axis) else d - 1] // isz
+        nm += 1
+    # Largest stride of arrs[0] first (a stable insertion sort), then merge
+    # neighbours whose strides chain in every array.
+    for q in range(1, nm):
+        tn = dn[q]
+        for a in range(k):
+            ts[a] = ds[a][q]
+        j = q - 1
+        absq = ts[0] if ts[0] >= 0 else -ts[0]
+        while j >= 0:
+            absj = ds[0][j] if ds[0][j] >= 0 else -ds[0][j]
+            if absj >= absq:
+                break
+            dn[j + 1] = dn[j]
+            for a in range(k):
+                ds[a][j + 1] = ds[a][j]
+            j -= 1
+        dn[j + 1] = tn
+        for a in range(k):
+            ds[a][j + 1] = ts[a]
+    j = 0
+    for q in range(nm):
+        chain = q > 0
+        if chain:
+            for a in range(k):
+                if ds[a][j - 1] != dn[q] * ds[a][q]:
+                    chain = False
+                    break
+        if chain:
+            dn[j - 1] *= dn[q]
+            for a in range(k):
+                ds[a][j - 1] = ds[a][q]
+        else:
+            dn[j] = dn[q]
+            for a in range(k):
+                ds[a][j] = ds[a][q]
+            j += 1
+    if j > 2:
+        return False
+    while j < 2:
+        dn[1] = dn[0]
+        dn[0] = 1
+        for a in range(k):
+            ds[a][1] = ds[a][0]
+            ds[a][0] = 0
+        j += 1
+    sh.n_outer, sh.n_inner, sh.n_red = dn[0], dn[1], shape[axis]
+    for a in range(k):
+        arr = <cnp.ndarray>arrs[a]
+        views[a].data = cnp.PyArray_DATA(arr)
+        views[a].s_outer, views[a].s_inner = ds[a][0], ds[a][1]
+        views[a].s_red = cnp.PyArray_STRIDES(arr)[axis] // isz if keeps[a] else 0
+    return True
+
+
+cdef inline bint _view3(cnp.ndarray x, cnp.ndarray y, int axis, bint y_keeps_axis,
+                        fss_shape3 *sh, fss_view3 *xv, fss_view3 *yv) noexcept:
+    """x and y (x's shape, or without ``axis`` when not y_keeps_axis) as views."""
+    cdef cnp.PyArrayObject *arrs[2]
+    cdef bint keeps[2]
+    cdef fss_view3 views[2]
+    arrs[0], arrs[1] = <cnp.PyArrayObject *>x, <cnp.PyArrayObject *>y
+    keeps[0], keeps[1] = True, y_keeps_axis
+    if not _views(2, arrs, keeps, axis, sh, views):
+        return False
+    xv[0], yv[0] = views[0], views[1]
+    return True
+
+
+def strided_views(list arrays, int axis):
+    """Same-shaped arrays (1 to 3, one itemsize) reduced over ``axis`` as
+    strided 3-D views: ((outer, inner, reduced), [(s_outer, s_inner, s_red),
+    ...]) in elements, or None when the layout needs a copy."""
+    cdef cnp.PyArrayObject *arrs[3]
+    cdef bint keeps[3]
+    cdef fss_view3 views[3]
     cdef fss_shape3 sh
-    cdef fss_view3 xv, yv
-    cdef fss_dtype dt
+    cdef int k = len(arrays), a
+    if k < 1 or k > 3:
+        raise ValueError("internal: strided_views takes 1 to 3 arrays")
+    for a in range(k):
+        if not isinstance(arrays[a], cnp.ndarray):
+            raise TypeError("internal: strided_views takes ndarrays")
+        arrs[a] = <cnp.PyArrayObject *>arrays[a]  # borrowed: the list holds them
+        keeps[a] = True
+    if not _views(k, arrs, keeps, axis, &sh, views):
+        return None
+    return (sh.n_outer, sh.n_inner, sh.n_red), [
+        (views[a].s_outer, views[a].s_inner, views[a].s_red) for a in range(k)
+    ]
+
+
+cdef int _run(int op, fss_dtype dt, fss_shape3 sh, fss_view3 xv, fss_view3 yv,
+              double temperature, int num_threads) except -1:
     cdef int rc
-    if x.dtype.num == cnp.NPY_FLOAT32:
-        dt = FSS_FLOAT32
-    elif x.dtype.num == cnp.NPY_FLOAT64:
-        dt = FSS_FLOAT64
-    else:
-        raise TypeError(f"internal: unsupported kernel dtype {x.dtype}")
-    if y.dtype.num != x.dtype.num:
-        raise TypeError("internal: x and y dtypes differ")
-    sh.n_outer, sh.n_inner, sh.n_red = shape
-    xv.data = cnp.PyArray_DATA(x)
-    xv.s_outer, xv.s_inner, xv.s_red = xs
-    yv.data = cnp.PyArray_DATA(y)
-    yv.s_outer, yv.s_inner, yv.s_red = ys
     with nogil:
-        rc = fss_softmax_family(<fss_op>op, dt, sh, xv, yv, num_threads)
+        rc = fss_softmax_family(<fss_op>op, dt, sh, xv, yv, temperature, num_threads)
     if rc == FSS_ERR_NOMEM:
         raise MemoryError("fastsoftmax: could not allocate a row buffer")
     if rc != FSS_OK:
         raise RuntimeError(f"fastsoftmax: kernel error {rc}")
+    return 0
+
+
+cdef inline int _kernel_dtype(cnp.ndarray x) noexcept:
+    """FSS_FLOAT32 / FSS_FLOAT64 for an aligned native-order float array, else -1."""
+    cdef int num = cnp.PyArray_TYPE(x)
+    if not cnp.PyArray_ISNOTSWAPPED(x):
+        return -1
+    if num == cnp.NPY_FLOAT32:
+        return FSS_FLOAT32
+    if num == cnp.NPY_FLOAT64:
+        return FSS_FLOAT64
+    return -1
+
+
+def softmax_family(int op, cnp.ndarray x, cnp.ndarray y, int axis, int num_threads,
+                   double temperature=1.0) -> bool:
+    """Run one softmax-family kernel of x / temperature over ``axis`` into y.
+
+    x and y share a float32/float64 dtype (checked by the caller); y has x's
+    shape (softmax, log_softmax) or x's shape without ``axis`` (logsumexp);
+    temperature is finite and > 0 (checked by the caller). Returns False,
+    having done nothing, when the layout needs a copy first.
+    """
+    cdef fss_shape3 sh
+    cdef fss_view3 xv, yv
+    cdef int dt = _kernel_dtype(x)
+    if dt < 0 or cnp.PyArray_TYPE(y) != cnp.PyArray_TYPE(x):
+        raise TypeError(f"internal: unsupported kernel dtypes {x.dtype}, {y.dtype}")
+    if not _view3(x, y, axis, op != FSS_LOGSUMEXP, &sh, &xv, &yv):
+        return False
+    _run(op, <fss_dtype>dt, sh, xv, yv, temperature, num_threads)
+    return True
+
+
+def fast_call(int op, object x, object axis):
+    """The common call done with no Python-level work, or None.
+
+    Covers an aligned, native-order float32/float64 ndarray with ``axis`` None
+    or an int and every option at its default, whose layout needs no copy.
+    Anything else returns None and takes the general path in _api.py, which
+    gives the same results (and the errors)."""
+    if type(x) is not cnp.ndarray:
+        return None
+    cdef cnp.ndarray a = <cnp.ndarray>x, y
+    cdef int dt = _kernel_dtype(a)
+    cdef int nd = cnp.PyArray_NDIM(a), ax, d
+    cdef cnp.npy_intp *shape = cnp.PyArray_DIMS(a)
+    cdef cnp.npy_intp rdims[64]
+    cdef fss_shape3 sh
+    cdef fss_view3 xv, yv
+    if dt < 0 or nd == 0 or cnp.PyArray_SIZE(a) == 0:
+        return None
+    cdef int fortran = cnp.PyArray_IS_F_CONTIGUOUS(a) and not cnp.PyArray_IS_C_CONTIGUOUS(a)
+    if axis is None and nd > 1:
+        # The whole array as one row: only when it is one contiguous run.
+        if not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISALIGNED(a):
+            return None
+        y = cnp.PyArray_EMPTY(nd if op != FSS_LOGSUMEXP else 0, shape, cnp.PyArray_TYPE(a), 0)
+        sh.n_outer, sh.n_inner, sh.n_red = 1, 1, cnp.PyArray_SIZE(a)
+        xv.data, xv.s_outer, xv.s_inner, xv.s_red = cnp.PyArray_DATA(a), 0, 0, 1
+        yv.data, yv.s_outer, yv.s_inner, yv.s_red = cnp.PyArray_DATA(y), 0, 0, 1
+    else:
+        if axis is None:
+            ax = 0
+        elif type(axis) is int and -nd <= axis < nd:
+            ax = axis + nd if axis < 0 else axis
+        else:
+            return None
+        if op == FSS_LOGSUMEXP:
+            for d in range(nd - 1):
+                rdims[d] = shape[d if d < ax else d + 1]
+            y = cnp.PyArray_EMPTY(nd - 1, rdims, cnp.PyArray_TYPE(a), fortran)
+        else:
+            y = cnp.PyArray_EMPTY(nd, shape, cnp.PyArray_TYPE(a), fortran)
+        if not _view3(a, y, ax, op != FSS_LOGSUMEXP, &sh, &xv, &yv):
+            return None
+    _run(op, <fss_dtype>dt, sh, xv, yv, 1.0, 0)
+    # (not PyArray_Return: it steals a reference the declaration does not show)
+    return y[()] if cnp.PyArray_NDIM(y) == 0 else y
 
 
 def exp_nonpos(cnp.ndarray x, cnp.ndarray y):
@@ -244,3 +435,7 @@ def cross_entropy(cnp.ndarray x, cnp.ndarray target, cnp.ndarray soft_target, cn
     if rc != FSS_OK:
         raise RuntimeError(f"fastsoftmax: kernel error {rc}")
     return total
+
+
+include "_bind_sigmoid.pxi"
+include "_bind_backward.pxi"

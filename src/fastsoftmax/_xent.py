@@ -65,16 +65,21 @@ def _check_target(target: object, batch_shape: tuple[int, ...], logits_shape: tu
     )
 
 
-def _labels(t: np.ndarray, n_classes: int, ignore_index: int) -> np.ndarray:
-    """Flat int64 labels, checked in one vectorised pass: in [0, C) or == ignore_index."""
+def _labels(t: np.ndarray, n_classes: int, ignore_index: int) -> tuple[np.ndarray, int]:
+    """Flat contiguous int64 labels, checked to lie in [0, C) or equal ignore_index;
+    (labels, number of ignored rows). Two reductions on the common all-valid path."""
     flat = t.reshape(-1)
     if flat.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    if flat.dtype.kind == "u" and flat.dtype.itemsize == 8 and int(flat.max()) > _INT64_MAX:
-        bad = int(flat.max())
-        raise ValueError(f"target: label {bad} is out of range for {n_classes} classes")
-    lab = flat.astype(np.int64, copy=False)
-    ok = ((lab >= 0) & (lab < n_classes)) | (lab == ignore_index)
+        return np.zeros(0, dtype=np.int64), 0
+    lo, hi = int(flat.min()), int(flat.max())
+    if hi > _INT64_MAX:
+        raise ValueError(f"target: label {hi} is out of range for {n_classes} classes")
+    lab = np.ascontiguousarray(flat, dtype=np.int64)
+    if lo >= 0 and hi < n_classes:
+        ignored = int(np.count_nonzero(lab == ignore_index)) if lo <= ignore_index <= hi else 0
+        return lab, ignored
+    is_ignored = lab == ignore_index
+    ok = ((lab >= 0) & (lab < n_classes)) | is_ignored
     if not ok.all():
         pos = int(np.argmin(ok))
         idx = np.unravel_index(pos, t.shape)
@@ -82,7 +87,73 @@ def _labels(t: np.ndarray, n_classes: int, ignore_index: int) -> np.ndarray:
             f"target: label {int(lab[pos])} at index {tuple(int(i) for i in idx)} is out of range "
             f"[0, {n_classes}) and is not ignore_index ({ignore_index})"
         )
-    return np.ascontiguousarray(lab)
+    return lab, int(np.count_nonzero(is_ignored))
+
+
+def _ignore_index(ignore_index: object) -> int:
+    if type(ignore_index) is int and -(2**63) <= ignore_index <= _INT64_MAX:
+        return ignore_index
+    if isinstance(ignore_index, bool | np.bool_):
+        raise TypeError(f"ignore_index: expected an int, got {ignore_index!r}")
+    try:
+        ignore = operator.index(ignore_index)
+    except TypeError:
+        raise TypeError(f"ignore_index: expected an int, got {ignore_index!r}") from None
+    if not -(2**63) <= ignore <= _INT64_MAX:
+        raise ValueError(f"ignore_index: out of the int64 range: {ignore}")
+    return ignore
+
+
+def _class_weights(weight: object, n_classes: int, kdt: np.dtype) -> np.ndarray:
+    w64 = np.asarray(weight)
+    if w64.dtype.kind not in "biuf":
+        raise TypeError(f"weight: unsupported dtype {w64.dtype}")
+    w64 = w64.astype(np.float64)
+    if w64.shape != (n_classes,):
+        raise ValueError(f"weight: has shape {w64.shape}, expected ({n_classes},) (one per class)")
+    if not np.all(np.isfinite(w64)) or np.any(w64 < 0):
+        raise ValueError("weight: class weights must be finite and non-negative")
+    return np.ascontiguousarray(w64.astype(kdt))
+
+
+def _sample_weights(sample_weight: object, batch_shape: tuple[int, ...]) -> np.ndarray:
+    s = np.asarray(sample_weight)
+    if s.dtype.kind not in "biuf":
+        raise TypeError(f"sample_weight: unsupported dtype {s.dtype}")
+    s = s.astype(np.float64)
+    if s.shape != batch_shape:
+        if s.ndim == 1 and len(batch_shape) > 1 and s.shape[0] == batch_shape[0]:
+            s = s.reshape((-1,) + (1,) * (len(batch_shape) - 1))
+            s = np.broadcast_to(s, batch_shape)
+        else:
+            raise ValueError(
+                f"sample_weight: has shape {s.shape}, expected {batch_shape} "
+                f"(or ({batch_shape[0] if batch_shape else 1},))"
+            )
+    if not np.all(np.isfinite(s)) or np.any(s < 0):
+        raise ValueError("sample_weight: must be finite and non-negative")
+    return np.ascontiguousarray(s.reshape(-1))
+
+
+def _check_grad_out(grad_out: object, x: np.ndarray) -> None:
+    if not isinstance(grad_out, np.ndarray):
+        raise TypeError(f"grad_out: expected a numpy.ndarray, got {type(grad_out).__name__}")
+    if grad_out.shape != x.shape:
+        raise ValueError(
+            f"grad_out: has shape {grad_out.shape}, expected the logits' shape {x.shape}"
+        )
+    if grad_out.dtype != x.dtype:
+        raise TypeError(
+            f"grad_out: has dtype {grad_out.dtype}, expected the logits' dtype {x.dtype}"
+        )
+    if not grad_out.flags.writeable:
+        raise ValueError("grad_out: array is read-only")
+    if (
+        grad_out is not x
+        and np.may_share_memory(grad_out, x)
+        and np.shares_memory(grad_out, x)
+    ):
+        raise ValueError("grad_out: overlaps logits without being logits itself")
 
 
 def cross_entropy(
@@ -168,9 +239,11 @@ def cross_entropy(
     -----
     The kernel needs each row's classes contiguous. When the class axis is not
     the last axis (``axis=1`` for ``(N, C, d)``) or not contiguous, the logits
-    are copied once into a C-ordered ``(N, C)`` array (and the gradient is
-    computed there and copied back); float16 logits are converted to a float32
-    copy. Soft targets are brought to the same layout and dtype.
+    are copied once into a C-ordered ``(N, C)`` array and the gradient is
+    computed in that layout: a returned gradient is a view of it with the axes
+    permuted back (not C-contiguous), a ``grad_out`` is filled from it.
+    float16 logits are converted to a float32 copy. Soft targets are brought
+    to the same layout and dtype.
 
     Non-finite logits: a row holding NaN or +inf, or only -inf, gives a NaN
     loss and a NaN gradient row (as PyTorch). A -inf logit elsewhere is
@@ -189,11 +262,16 @@ def cross_entropy(
         raise TypeError(
             f"logits: unsupported dtype {x.dtype} (expected float16, float32 or float64)"
         )
-    if x.ndim == 0:
+    nd = x.ndim
+    if nd == 0:
         raise ValueError("logits: must have at least one axis (the class axis)")
-    if isinstance(axis, tuple | list):
-        raise TypeError(f"axis: cross_entropy takes a single class axis, got {axis!r}")
-    (ax,) = normalize_axes(axis, x.ndim)
+    if type(axis) is int and (axis == -1 or axis == nd - 1):
+        ax = nd - 1  # the common case, without the general normalisation
+    else:
+        if isinstance(axis, tuple | list):
+            raise TypeError(f"axis: cross_entropy takes a single class axis, got {axis!r}")
+        (ax,) = normalize_axes(axis, nd)
+    last = ax == nd - 1
     C = x.shape[ax]
     if C == 0:
         raise ValueError("logits: the class axis has length 0")
@@ -210,93 +288,41 @@ def cross_entropy(
     temp = _as_float(temperature, "temperature")
     if not (temp > 0.0 and math.isfinite(temp)):
         raise ValueError(f"temperature: must be a finite number > 0, got {temperature!r}")
-    if isinstance(ignore_index, bool | np.bool_):
-        raise TypeError(f"ignore_index: expected an int, got {ignore_index!r}")
-    try:
-        ignore = operator.index(ignore_index)
-    except TypeError:
-        raise TypeError(f"ignore_index: expected an int, got {ignore_index!r}") from None
-    if not -(2**63) <= ignore <= _INT64_MAX:
-        raise ValueError(f"ignore_index: out of the int64 range: {ignore}")
+    ignore = _ignore_index(ignore_index)
     threads = normalize_threads(num_threads)
 
     kdt = np.dtype(np.float32) if x.dtype == np.float16 else x.dtype
-
-    w = None
-    if weight is not None:
-        w64 = np.asarray(weight)
-        if w64.dtype.kind not in "biuf":
-            raise TypeError(f"weight: unsupported dtype {w64.dtype}")
-        w64 = w64.astype(np.float64)
-        if w64.shape != (C,):
-            raise ValueError(f"weight: has shape {w64.shape}, expected ({C},) (one per class)")
-        if not np.all(np.isfinite(w64)) or np.any(w64 < 0):
-            raise ValueError("weight: class weights must be finite and non-negative")
-        w = np.ascontiguousarray(w64.astype(kdt))
-
-    sw = None
-    if sample_weight is not None:
-        s = np.asarray(sample_weight)
-        if s.dtype.kind not in "biuf":
-            raise TypeError(f"sample_weight: unsupported dtype {s.dtype}")
-        s = s.astype(np.float64)
-        if s.shape != batch_shape:
-            if s.ndim == 1 and len(batch_shape) > 1 and s.shape[0] == batch_shape[0]:
-                s = s.reshape((-1,) + (1,) * (len(batch_shape) - 1))
-                s = np.broadcast_to(s, batch_shape)
-            else:
-                raise ValueError(
-                    f"sample_weight: has shape {s.shape}, expected {batch_shape} "
-                    f"(or ({batch_shape[0] if batch_shape else 1},))"
-                )
-        if not np.all(np.isfinite(s)) or np.any(s < 0):
-            raise ValueError("sample_weight: must be finite and non-negative")
-        sw = np.ascontiguousarray(s.reshape(-1))
+    w = None if weight is None else _class_weights(weight, C, kdt)
+    sw = None if sample_weight is None else _sample_weights(sample_weight, batch_shape)
 
     want_grad = bool(return_grad) or grad_out is not None
     in_place = False
     if grad_out is not None:
-        if not isinstance(grad_out, np.ndarray):
-            raise TypeError(f"grad_out: expected a numpy.ndarray, got {type(grad_out).__name__}")
-        if grad_out.shape != x.shape:
-            raise ValueError(
-                f"grad_out: has shape {grad_out.shape}, expected the logits' shape {x.shape}"
-            )
-        if grad_out.dtype != x.dtype:
-            raise TypeError(
-                f"grad_out: has dtype {grad_out.dtype}, expected the logits' dtype {x.dtype}"
-            )
-        if not grad_out.flags.writeable:
-            raise ValueError("grad_out: array is read-only")
+        _check_grad_out(grad_out, x)
         in_place = grad_out is logits
-        if not in_place and np.shares_memory(grad_out, x):
-            raise ValueError("grad_out: overlaps logits without being logits itself")
 
     if soft:
         labels = None
         qa = t.astype(kdt, copy=False)
     else:
-        labels = _labels(t, C, ignore)
+        labels, n_ignored = _labels(t, C, ignore)
 
     # ---- every check passed: layout and kernel ----
-    xl = np.moveaxis(x, ax, -1)
+    xl = x if last else np.moveaxis(x, ax, -1)
     xk = xl.astype(kdt, copy=False)
     x2, copied = _rows_2d(xk, C)
     q2 = None
     if soft:
-        q2, _ = _rows_2d(np.moveaxis(qa, ax, -1), C)
-        if eps > 0.0:
-            q2 = (q2 * (1.0 - eps) + eps / C).astype(kdt, copy=False)
-        q2 = np.ascontiguousarray(q2)
+        q2, _ = _rows_2d(qa if last else np.moveaxis(qa, ax, -1), C)
 
     g2 = None
     direct_grad = False
     if want_grad:
         if grad_out is not None and grad_out.dtype == kdt:
-            gl = np.moveaxis(grad_out, ax, -1)
             if in_place and not copied:
                 g2, direct_grad = x2, True
             elif not in_place:
+                gl = grad_out if last else np.moveaxis(grad_out, ax, -1)
                 cand, gcopied = _rows_2d(gl, C)
                 if not gcopied:
                     g2, direct_grad = cand, True
@@ -305,25 +331,27 @@ def cross_entropy(
 
     if soft:
         denom = float(sw.sum()) if sw is not None else float(N)
+    elif w is None and sw is None:
+        denom = float(N - n_ignored)
     else:
-        keep = labels != ignore
-        tw = w[labels[keep]].astype(np.float64) if w is not None else np.ones(int(keep.sum()))
-        if sw is not None:
-            tw = tw * sw[keep]
-        denom = float(tw.sum())
+        keep = labels != ignore if n_ignored else slice(None)
+        tw = w[labels[keep]].astype(np.float64) if w is not None else 1.0
+        denom = float(np.sum(tw * sw[keep])) if sw is not None else float(np.sum(tw))
     mean = reduction == "mean"
     grad_scale = (1.0 / denom if denom > 0 else 0.0) if mean else 1.0
 
     loss_rows = np.empty(N, dtype=kdt) if reduction == "none" else None
     total = _core.cross_entropy(
-        x2, labels, q2, w, float(w.astype(np.float64).sum()) if w is not None else float(C),
-        sw, ignore, 0.0 if soft else eps, temp, grad_scale, loss_rows, g2, threads,
+        x2, labels, q2, w, float(np.sum(w, dtype=np.float64)) if w is not None else float(C),
+        sw, ignore, eps, temp, grad_scale, loss_rows, g2, threads,
     )
 
     out_dtype = x.dtype
     if reduction == "none":
         loss = loss_rows.reshape(batch_shape).astype(out_dtype, copy=False)
-    elif mean:
+    elif mean and denom != 0.0:
+        loss = out_dtype.type(total / denom)
+    elif mean:  # nothing to average: NaN (or +-inf), as PyTorch
         with np.errstate(invalid="ignore", divide="ignore"):
             loss = out_dtype.type(np.float64(total) / np.float64(denom))
     else:
@@ -333,8 +361,12 @@ def cross_entropy(
 
     if direct_grad:
         return loss, grad_out
-    g = np.moveaxis(g2.reshape(xl.shape), -1, ax)
+    g = g2.reshape(xl.shape)
+    if not last:
+        g = np.moveaxis(g, -1, ax)
     if grad_out is not None:
         grad_out[...] = g
         return loss, grad_out
-    return loss, g.astype(out_dtype, copy=False) if out_dtype != kdt else np.ascontiguousarray(g)
+    # a class axis that is not last: the gradient is returned in the kernel's
+    # layout (a view with permuted axes) rather than paying a second transposing copy
+    return loss, g.astype(out_dtype, copy=False) if out_dtype != kdt else g

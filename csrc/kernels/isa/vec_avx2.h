@@ -61,6 +61,11 @@ static inline vf vf_pow2i(vf k)
     return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
 }
 
+/* Exponent field from a magic-biased value: t = 1.5*2^23 + 127 + k holds
+ * 127 + k in its low mantissa bits; shifted into the exponent field that is
+ * 2^k (for -126 <= k <= 0). */
+static inline vf vf_pow2_biased(vf t) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(t), 23)); }
+
 /* ---- double ----------------------------------------------------------- */
 typedef __m256d vd;
 typedef __m256d vdm;
@@ -107,6 +112,9 @@ static inline vd vd_pow2i(vd k)
     __m256i e = _mm256_castpd_si256(_mm256_add_pd(k, bias));
     return _mm256_castsi256_pd(_mm256_slli_epi64(e, 52));
 }
+
+/* t = 1.5*2^52 + 1023 + k -> 2^k (for -1022 <= k <= 0) */
+static inline vd vd_pow2_biased(vd t) { return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_castpd_si256(t), 52)); }
 
 /* ---- float -> double accumulation -------------------------------------- */
 typedef struct { __m256d lo, hi; } vfacc;

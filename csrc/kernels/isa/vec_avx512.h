@@ -38,6 +38,9 @@ static inline vf vf_one_where(vfm m) { return _mm512_maskz_mov_ps(m, _mm512_set1
 static inline vf vf_round(vf a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 static inline vf vf_pow2i(vf k) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), k); }
 
+/* t = 1.5*2^23 + 127 + k -> 2^k (for -126 <= k <= 0): see vec_avx2.h */
+static inline vf vf_pow2_biased(vf t) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(t), 23)); }
+
 /* ---- double ----------------------------------------------------------- */
 typedef __m512d vd;
 typedef __mmask8 vdm;
@@ -65,6 +68,9 @@ static inline vd vd_zero_where(vdm m, vd v) { return _mm512_maskz_mov_pd((__mmas
 static inline vd vd_one_where(vdm m) { return _mm512_maskz_mov_pd(m, _mm512_set1_pd(1.0)); }
 static inline vd vd_round(vd a) { return _mm512_roundscale_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 static inline vd vd_pow2i(vd k) { return _mm512_scalef_pd(_mm512_set1_pd(1.0), k); }
+
+/* t = 1.5*2^52 + 1023 + k -> 2^k (for -1022 <= k <= 0) */
+static inline vd vd_pow2_biased(vd t) { return _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_castpd_si512(t), 52)); }
 
 /* ---- float -> double accumulation -------------------------------------- */
 typedef struct { __m512d lo, hi; } vfacc;

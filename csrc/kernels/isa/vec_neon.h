@@ -46,6 +46,9 @@ static inline vf vf_pow2i(vf k)
     return vreinterpretq_f32_s32(vshlq_n_s32(e, 23));
 }
 
+/* t = 1.5*2^23 + 127 + k -> 2^k (for -126 <= k <= 0): see vec_avx2.h */
+static inline vf vf_pow2_biased(vf t) { return vreinterpretq_f32_s32(vshlq_n_s32(vreinterpretq_s32_f32(t), 23)); }
+
 /* ---- double ----------------------------------------------------------- */
 typedef float64x2_t vd;
 typedef uint64x2_t vdm;
@@ -84,6 +87,9 @@ static inline vd vd_pow2i(vd k)
     int64x2_t e = vaddq_s64(vcvtnq_s64_f64(k), vdupq_n_s64(1023));
     return vreinterpretq_f64_s64(vshlq_n_s64(e, 52));
 }
+
+/* t = 1.5*2^52 + 1023 + k -> 2^k (for -1022 <= k <= 0) */
+static inline vd vd_pow2_biased(vd t) { return vreinterpretq_f64_s64(vshlq_n_s64(vreinterpretq_s64_f64(t), 52)); }
 
 /* ---- float -> double accumulation -------------------------------------- */
 typedef struct { float64x2_t lo, hi; } vfacc;

@@ -38,6 +38,17 @@ static inline vf vf_one_where(vfm m) { return m ? 1.0f : 0.0f; }
  * which covers every k the exp reduction produces, and needs no SSE4.1. */
 static inline vf vf_round(vf a) { return (a + 12582912.0f) - 12582912.0f; }
 /* 2^k for integral k in [-126, 127], as a float. */
+/* t = 1.5*2^23 + 127 + k -> 2^k (for -126 <= k <= 0): the exponent field
+ * from the low mantissa bits of a magic-biased value */
+static inline vf vf_pow2_biased(vf t)
+{
+    uint32_t bits;
+    memcpy(&bits, &t, sizeof bits);
+    bits <<= 23;
+    memcpy(&t, &bits, sizeof t);
+    return t;
+}
+
 static inline vf vf_pow2i(vf k)
 {
     if (k != k) return k; /* converting NaN to int is undefined in C */
@@ -70,6 +81,16 @@ static inline int vdm_any(vdm m) { return m; }
 static inline vd vd_zero_where(vdm m, vd v) { return m ? 0.0 : v; }
 static inline vd vd_one_where(vdm m) { return m ? 1.0 : 0.0; }
 static inline vd vd_round(vd a) { return (a + 6755399441055744.0) - 6755399441055744.0; }
+/* t = 1.5*2^52 + 1023 + k -> 2^k (for -1022 <= k <= 0) */
+static inline vd vd_pow2_biased(vd t)
+{
+    uint64_t bits;
+    memcpy(&bits, &t, sizeof bits);
+    bits <<= 52;
+    memcpy(&t, &bits, sizeof t);
+    return t;
+}
+
 static inline vd vd_pow2i(vd k)
 {
     if (k != k) return k;

@@ -1,0 +1,103 @@
+/* The softmax focal-loss driver for one element type, included by
+ * focal_driver.c with T / TS / KSET bound to float or double. The row
+ * kernels are the cross-entropy ones (row_max, row_sumexp_c, row_scale of
+ * the active kernel table); only the per-row focal factor is new.
+ *
+ * Per row with target t (classes contiguous):
+ *   m = max z, rest = sum_{j != max} exp(z_j - m) (compensated), S = 1 + rest
+ *   l = -log p_t = (m - z_t) + log1p(rest)   >= 0, accurate when tiny
+ *   q = 1 - p_t = -expm1(-l)                  accurate near p_t = 1
+ *   loss = w_t * alpha_t * q^gamma * l
+ * Gradient with respect to z_j. With dl/dz_j = p_j - [j=t] and
+ * dq/dz_j = p_t (p_j - [j=t]):
+ *   d(q^g l)/dz_j = (p_j - [j=t]) * (q^g + g p_t l q^(g-1))
+ *                 = (p_j - [j=t]) * F,   F = q^g * (1 + g p_t (l / q)).
+ * l / q -> 1 as q -> 0 (l = -log(1 - q)), so F stays finite for every
+ * gamma >= 0 (q^(g-1) alone is infinite at q = 0 for g < 1, which is where
+ * autograd of the textbook formula gives NaN), and p_t l -> 0 as p_t -> 0.
+ * So grad = K (p - onehot(t)) with K = w_t alpha_t F: cross-entropy's
+ * gradient scaled per row. It is written exactly as the cross-entropy
+ * driver writes it (e * K/S, and the target element from rest when z_t is
+ * the maximum), which makes gamma = 0 reproduce cross_entropy bit for bit. */
+
+#define FFN(name) FSS_DCAT(FSS_DCAT(fss_focal_, name), FSS_DCAT(_, TS))
+
+static void FFN(fill)(T *y, int64_t n, T v)
+{
+    for (int64_t j = 0; j < n; ++j)
+        y[j] = v;
+}
+
+static double FFN(row)(const KSET *k, const fss_focal_args *a, int64_t i)
+{
+    const int64_t n = a->n_classes;
+    const T *x = (const T *)a->logits + i * a->x_row_stride;
+    T *y = a->grad ? (T *)a->grad + i * a->grad_row_stride : NULL;
+    const int64_t t = a->target[i];
+    if (t == a->ignore_index) {
+        if (y)
+            FFN(fill)(y, n, 0);
+        return 0.0;
+    }
+    const T m = k->row_max(x, n);
+    if (!isfinite(m)) {
+        if (y)
+            FFN(fill)(y, n, (T)NAN);
+        return NAN;
+    }
+    const double zt = (double)x[t];
+    double count = 0.0;
+    double rest = k->row_sumexp_c(x, n, m, y, &count);
+    if (isnan(rest)) {
+        if (y)
+            FFN(fill)(y, n, (T)NAN);
+        return NAN;
+    }
+    rest += count - 1.0; /* other elements equal to the max each add exactly 1 */
+    const double S = 1.0 + rest;
+    const double l = ((double)m - zt) + log1p(rest);
+    const double q = -expm1(-l);
+    const double qg = pow(q, a->gamma); /* pow(0, 0) = 1: gamma = 0 is cross-entropy */
+    const double wt = a->weight ? a->weight[t] : 1.0;
+    const double at = a->alpha ? a->alpha[t] : a->alpha_scalar;
+    const double loss = wt * l * (at * qg);
+    if (y) {
+        const double pt = exp(-l);
+        const double ratio = q > 0.0 ? l / q : 1.0;
+        const double F = pt > 0.0 ? qg * (1.0 + a->gamma * pt * ratio) : qg;
+        const double K = wt * (at * F);
+        const double r = a->grad_scale;
+        const double et = (double)y[t];
+        k->row_scale(y, n, (T)(r * K / S));
+        const double gt = zt == (double)m ? -K * rest / S : K * et / S - K; /* K (p_t - 1) */
+        y[t] = (T)(r * gt);
+    }
+    return loss;
+}
+
+static int FFN(run)(const KSET *k, const fss_focal_args *a, double *loss_sum, int num_threads)
+{
+    const int64_t rows = a->n_rows, n = a->n_classes;
+    if (loss_sum)
+        *loss_sum = 0.0;
+    if (rows == 0)
+        return FSS_OK;
+    const int nt = fss_threads_for(rows * (n > 0 ? n : 1), rows, num_threads);
+    T *loss_rows = (T *)a->loss_rows;
+    double total = 0.0;
+#if defined(_OPENMP)
+#pragma omp parallel for num_threads(nt) schedule(static) reduction(+ : total) if (nt > 1)
+#endif
+    for (int64_t i = 0; i < rows; ++i) {
+        const double l = FFN(row)(k, a, i);
+        if (loss_rows)
+            loss_rows[i] = (T)l;
+        total += l;
+    }
+    (void)nt;
+    if (loss_sum)
+        *loss_sum = total;
+    return FSS_OK;
+}
+
+#undef FFN
