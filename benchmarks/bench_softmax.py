@@ -1,36 +1,41 @@
-"""asv benchmarks: softmax, log_softmax and logsumexp of fastsoftmax and its peers.
+"""asv benchmarks: softmax, log_softmax, logsumexp and cross_entropy of fastsoftmax and its peers.
 
-The grid is split into classes of moderate size instead of one product of
-every parameter:
-
-- ``Rowwise``: function x dtype x shape, last axis, C order, one thread.
-- ``AxisLayout``: function x shape x axis x memory layout, float32, one thread.
-- ``Threads``: function x shape x thread count, float32.
-- ``OutArgument``: function x dtype with a preallocated ``out=``.
-- ``CrossEntropy``: loss, or loss and gradient, x dtype x shape (class labels).
-- ``PeerNumpyNaive``, ``PeerScipy``: the peers on the ``Rowwise`` grid.
-- ``PeerTorch``: PyTorch on the ``Threads`` grid plus the small shape.
+- ``Grid``: every public function (cross_entropy with and without the
+  gradient) x dtype x shape x reduced axis x memory layout x threads, the
+  full product. ``time_call`` and ``track_elements_per_second``.
+- ``OutArgument``: writing into a preallocated ``out=``.
+- ``CrossEntropyMemory``: ``peakmem_`` of cross_entropy with the gradient
+  written in place (``grad_out=logits``) against a freshly allocated one.
+- ``PeerNumpyNaive``, ``PeerScipy``, ``PeerTorch``: the same functions in
+  the peers, skipped when the peer is not installed.
 - ``Runtime``: records the ISA, OpenMP runtime and thread count in the results.
 
-Every class has a ``time_call`` benchmark and (except ``OutArgument``) a
-``track_elements_per_second`` benchmark. Inputs are seeded and built in
-``setup``, which also makes one warm-up call so that thread pools exist before
-timing. Raising ``NotImplementedError`` in ``setup`` is asv's way to skip: a
-peer that is not installed is skipped.
+Shapes are named ``batch x length`` where ``length`` is the reduced (class)
+axis: with ``axis="first"`` the array is ``length x batch`` reduced over axis
+0, so every shape does the same arithmetic on both axes and only the memory
+walk changes. ``layout="F"`` is the Fortran-ordered copy, i.e. the reduced
+axis strided when it is the last one and contiguous when it is the first.
+
+Inputs are seeded and built in ``setup``, which also makes one warm-up call
+so that thread pools exist before timing. Raising ``NotImplementedError`` in
+``setup`` is asv's way to skip: a peer that is not installed, or a function
+an older commit does not have, is skipped. ``FASTSOFTMAX_BENCH_QUICK=1``
+trims every grid (see ``benchmarks.grid``).
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import sys
-import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
 
-FUNCTIONS = ["softmax", "log_softmax", "logsumexp"]
+from . import SEED, elements_per_second, grid, make_input, n_threads
+
+FUNCTIONS = ["softmax", "log_softmax", "logsumexp", "cross_entropy", "cross_entropy+grad"]
+SCIPY_FUNCTIONS = FUNCTIONS[:3]
 DTYPES = ["float32", "float64"]
 SHAPES = {
     "small 32x10": (32, 10),
@@ -40,72 +45,40 @@ SHAPES = {
 }
 AXES = {"last": -1, "first": 0}
 LAYOUTS = ["C", "F"]
-THREADS = [1, "all"]
-SEED = 20240601
+THREADS: list[int | str] = [1, "all"]
+
+Q_FUNCTIONS = grid(FUNCTIONS, FUNCTIONS)  # the functions are the code paths: keep all
+Q_DTYPES = grid(DTYPES, ["float32"])
+Q_SHAPES = grid(list(SHAPES), ["small 32x10"])
+Q_AXES = grid(list(AXES), list(AXES))
+Q_LAYOUTS = grid(LAYOUTS, ["F"])  # C order is exercised by the other classes
+Q_THREADS = grid(THREADS, ["all"])
 
 
-@functools.lru_cache(maxsize=4)
-def _make_input(shape: tuple[int, ...], dtype: str, layout: str) -> np.ndarray:
-    """Seeded logits; cached because several parameter sets share them."""
-    rng = np.random.default_rng(SEED)
-    x = (rng.standard_normal(shape) * 4.0).astype(dtype)
-    return np.asfortranarray(x) if layout == "F" else np.ascontiguousarray(x)
+# Older names that bench_backward.py and bench_sigmoid.py import from this module;
+# new benchmark files should import make_input / n_threads / grid from the package.
+_make_input = make_input
+_n_threads = n_threads
 
 
-def _all_threads() -> int:
-    try:
-        import fastsoftmax
-
-        return int(fastsoftmax.runtime().get("max_threads") or 0) or (os.cpu_count() or 1)
-    except Exception:  # noqa: BLE001 - any failure: fall back to the CPU count
-        return os.cpu_count() or 1
+def _logits(shape: str, dtype: str, axis: str, layout: str) -> np.ndarray:
+    """The input of a named shape, transposed so that ``axis`` has the reduced length."""
+    batch, length = SHAPES[shape]
+    return make_input((batch, length) if axis == "last" else (length, batch), dtype, layout)
 
 
-def _n_threads(threads: int | str) -> int:
-    return _all_threads() if threads == "all" else int(threads)
-
-
-def _elements_per_second(call: Callable[[], object], elements: int, budget: float = 0.1) -> float:
-    """Median throughput of ``call`` over about ``budget`` seconds."""
-    t0 = time.perf_counter()
-    call()
-    first = time.perf_counter() - t0
-    number = max(1, int(2e-4 / max(first, 1e-9)))
-    samples = []
-    start = time.perf_counter()
-    while len(samples) < 3 or (time.perf_counter() - start < budget and len(samples) < 200):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            call()
-        samples.append((time.perf_counter() - t0) / number)
-    return elements / float(np.median(samples))
+def _labels(n: int, n_classes: int) -> np.ndarray:
+    return np.random.default_rng(SEED + 1).integers(0, n_classes, size=n)
 
 
 class _Base:
     """Shared machinery: ``self.call`` is the zero-argument call timed."""
 
     timeout = 180.0
+    warmup_time = 0.05  # setup already made the warm-up call
+    repeat = (1, 5, 2.0)  # at most 5 samples or 2 s per round: the grid is large
     call: Callable[[], object]
     elements: int
-
-    def _fastsoftmax(
-        self,
-        function: str,
-        dtype: str,
-        shape: str,
-        axis: str = "last",
-        layout: str = "C",
-        threads: int | str = 1,
-    ) -> None:
-        import fastsoftmax
-
-        func = getattr(fastsoftmax, function, None)
-        if func is None:
-            raise NotImplementedError(f"fastsoftmax has no {function}")
-        x = _make_input(SHAPES[shape], dtype, layout)
-        self.elements = x.size
-        self.call = functools.partial(func, x, axis=AXES[axis], num_threads=_n_threads(threads))
-        self.call()  # warm-up: thread pool, page faults, lazy initialisation
 
     def time_call(self, *params: Any) -> None:
         """Time one call."""
@@ -113,105 +86,111 @@ class _Base:
 
     def track_elements_per_second(self, *params: Any) -> float:
         """Input elements processed per second (median over about 0.1 s)."""
-        return _elements_per_second(self.call, self.elements)
+        return elements_per_second(self.call, self.elements)
 
     track_elements_per_second.unit = "elements/s"  # type: ignore[attr-defined]
 
 
-class Rowwise(_Base):
-    """Reduction over the last axis of C-ordered arrays, one thread."""
+def _fastsoftmax_call(
+    function: str, x: np.ndarray, axis: int, threads: int
+) -> Callable[[], object]:
+    """A zero-argument fastsoftmax call; NotImplementedError (skip) when it is missing."""
+    import fastsoftmax
 
-    params: ClassVar[list[list[Any]]] = [FUNCTIONS, DTYPES, list(SHAPES)]
-    param_names: ClassVar[list[str]] = ["function", "dtype", "shape"]
-
-    def setup(self, function: str, dtype: str, shape: str) -> None:
-        """Build the input and make the warm-up call."""
-        self._fastsoftmax(function, dtype, shape)
-
-
-class AxisLayout(_Base):
-    """Reduction over the first or last axis of C- or Fortran-ordered arrays."""
-
-    params: ClassVar[list[list[Any]]] = [
-        FUNCTIONS,
-        ["medium 1024x1000", "long 4x1000000"],
-        list(AXES),
-        LAYOUTS,
-    ]
-    param_names: ClassVar[list[str]] = ["function", "shape", "axis", "layout"]
-
-    def setup(self, function: str, shape: str, axis: str, layout: str) -> None:
-        """Build the input and make the warm-up call."""
-        self._fastsoftmax(function, "float32", shape, axis=axis, layout=layout)
+    name, _, extra = function.partition("+")
+    func = getattr(fastsoftmax, name, None)
+    if func is None:
+        raise NotImplementedError(f"fastsoftmax {fastsoftmax.__version__} has no {name}")
+    if name == "cross_entropy":
+        target = _labels(x.size // x.shape[axis], x.shape[axis])
+        return functools.partial(
+            func, x, target, axis=axis, return_grad=extra == "grad", num_threads=threads
+        )
+    return functools.partial(func, x, axis=axis, num_threads=threads)
 
 
-class Threads(_Base):
-    """One thread against all of them (``fastsoftmax.runtime()['max_threads']``)."""
+class Grid(_Base):
+    """function x dtype x shape x reduced axis x layout x threads, the full product."""
 
     params: ClassVar[list[list[Any]]] = [
-        FUNCTIONS,
-        ["medium 1024x1000", "vocab 256x32000", "long 4x1000000"],
-        THREADS,
+        Q_FUNCTIONS,
+        Q_DTYPES,
+        Q_SHAPES,
+        Q_AXES,
+        Q_LAYOUTS,
+        Q_THREADS,
     ]
-    param_names: ClassVar[list[str]] = ["function", "shape", "threads"]
+    param_names: ClassVar[list[str]] = ["function", "dtype", "shape", "axis", "layout", "threads"]
 
-    def setup(self, function: str, shape: str, threads: int | str) -> None:
+    def setup(
+        self, function: str, dtype: str, shape: str, axis: str, layout: str, threads: int | str
+    ) -> None:
         """Build the input and make the warm-up call."""
-        self._fastsoftmax(function, "float32", shape, threads=threads)
+        x = _logits(shape, dtype, axis, layout)
+        self.elements = x.size
+        self.call = _fastsoftmax_call(function, x, AXES[axis], n_threads(threads))
+        self.call()  # warm-up: thread pool, page faults, lazy initialisation
 
 
-class OutArgument:
+class OutArgument(_Base):
     """Writing into a preallocated ``out=`` (no allocation in the call)."""
 
-    params: ClassVar[list[list[Any]]] = [FUNCTIONS, DTYPES]
+    params: ClassVar[list[list[Any]]] = [SCIPY_FUNCTIONS, Q_DTYPES]
     param_names: ClassVar[list[str]] = ["function", "dtype"]
-    timeout = 180.0
 
     def setup(self, function: str, dtype: str) -> None:
         """Build the input and ``out`` and make the warm-up call."""
         import fastsoftmax
 
-        func = getattr(fastsoftmax, function, None)
-        if func is None:
-            raise NotImplementedError(f"fastsoftmax has no {function}")
-        x = _make_input(SHAPES["medium 1024x1000"], dtype, "C")
+        func = getattr(fastsoftmax, function)
+        x = _logits(grid(["medium 1024x1000"], ["small 32x10"])[0], dtype, "last", "C")
         out = np.empty_like(func(x, axis=-1))
+        self.elements = x.size
         self.call = functools.partial(func, x, axis=-1, out=out, num_threads=1)
         self.call()
 
-    def time_call(self, function: str, dtype: str) -> None:
-        """Time one call."""
-        self.call()
 
+class CrossEntropyMemory:
+    """Peak memory of cross_entropy with the gradient: in place (``grad_out=logits``) or fresh.
 
-class CrossEntropy(_Base):
-    """Fused cross-entropy (mean over rows) of integer labels, optionally with the gradient."""
+    asv's ``peakmem_`` is the process's peak resident size, setup included, so
+    setup allocates only the logits (built in their dtype, no float64
+    temporary) and warms up on a small corner of them; the in-place call
+    should need no second logits-sized array.
+    """
 
     params: ClassVar[list[list[Any]]] = [
-        ["loss", "loss+grad"],
-        DTYPES,
-        ["medium 1024x1000", "vocab 256x32000"],
+        ["in place", "fresh"],
+        Q_DTYPES,
+        grid(["vocab 256x32000", "long 4x1000000"], ["small 32x10"]),
     ]
-    param_names: ClassVar[list[str]] = ["output", "dtype", "shape"]
+    param_names: ClassVar[list[str]] = ["grad", "dtype", "shape"]
+    timeout = 180.0
 
-    def setup(self, output: str, dtype: str, shape: str) -> None:
-        """Build logits and labels and make the warm-up call."""
+    def setup(self, grad: str, dtype: str, shape: str) -> None:
+        """Build logits and labels; warm up on a corner of the logits."""
         import fastsoftmax
 
-        func = getattr(fastsoftmax, "cross_entropy", None)
-        if func is None:
+        if not hasattr(fastsoftmax, "cross_entropy"):
             raise NotImplementedError("fastsoftmax has no cross_entropy")
-        x = _make_input(SHAPES[shape], dtype, "C")
-        target = np.random.default_rng(SEED).integers(0, x.shape[-1], size=x.shape[0])
-        self.elements = x.size
-        self.call = functools.partial(
-            func, x, target, return_grad=output == "loss+grad", num_threads=1
-        )
-        self.call()
+        self.logits = _logits(shape, dtype, "last", "C")
+        self.target = _labels(self.logits.shape[0], self.logits.shape[1])
+        head = self.logits[:2, :8].copy()  # a few rows and classes: no big allocation
+        fastsoftmax.cross_entropy(head, self.target[:2] % 8, grad_out=head, num_threads=1)
+        self.in_place = grad == "in place"
+
+    def peakmem_cross_entropy_grad(self, grad: str, dtype: str, shape: str) -> None:
+        """One loss-and-gradient call."""
+        import fastsoftmax
+
+        if self.in_place:
+            fastsoftmax.cross_entropy(self.logits, self.target, grad_out=self.logits, num_threads=1)
+        else:
+            fastsoftmax.cross_entropy(self.logits, self.target, return_grad=True, num_threads=1)
 
 
 # ---------------------------------------------------------------------------
-# Peers
+# Peers (last axis, C order)
 # ---------------------------------------------------------------------------
 
 
@@ -232,32 +211,54 @@ def _numpy_logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
     return np.squeeze(m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)), axis=axis)
 
 
-_NUMPY = {
-    "softmax": _numpy_softmax,
-    "log_softmax": _numpy_log_softmax,
-    "logsumexp": _numpy_logsumexp,
-}
+def _numpy_cross_entropy(x: np.ndarray, target: np.ndarray, grad: bool) -> object:
+    """Mean loss of class labels (rows of ``x``), and its gradient: log_softmax, gather."""
+    rows = np.arange(x.shape[0])
+    ls = _numpy_log_softmax(x, -1)
+    loss = -ls[rows, target].mean()
+    if not grad:
+        return loss
+    g = np.exp(ls)
+    g[rows, target] -= 1.0
+    g /= x.shape[0]
+    return loss, g
+
+
+def _numpy_call(function: str, x: np.ndarray) -> Callable[[], object]:
+    if function.startswith("cross_entropy"):
+        target = _labels(x.shape[0], x.shape[1])
+        return functools.partial(_numpy_cross_entropy, x, target, function.endswith("+grad"))
+    numpy_funcs = {
+        "softmax": _numpy_softmax,
+        "log_softmax": _numpy_log_softmax,
+        "logsumexp": _numpy_logsumexp,
+    }
+    return functools.partial(numpy_funcs[function], x, -1)
+
+
+_PEER_PARAMS: list[list[Any]] = [Q_FUNCTIONS, Q_DTYPES, Q_SHAPES]
+_PEER_NAMES = ["function", "dtype", "shape"]
 
 
 class PeerNumpyNaive(_Base):
-    """NumPy naive: x - max, exp, sum, divide."""
+    """NumPy naive: x - max, exp, sum, divide; cross-entropy through log_softmax."""
 
-    params: ClassVar[list[list[Any]]] = Rowwise.params
-    param_names: ClassVar[list[str]] = Rowwise.param_names
+    params: ClassVar[list[list[Any]]] = _PEER_PARAMS
+    param_names: ClassVar[list[str]] = _PEER_NAMES
 
     def setup(self, function: str, dtype: str, shape: str) -> None:
         """Build the input and make the warm-up call."""
-        x = _make_input(SHAPES[shape], dtype, "C")
+        x = _logits(shape, dtype, "last", "C")
         self.elements = x.size
-        self.call = functools.partial(_NUMPY[function], x, -1)
+        self.call = _numpy_call(function, x)
         self.call()
 
 
 class PeerScipy(_Base):
     """scipy.special.softmax / log_softmax / logsumexp."""
 
-    params: ClassVar[list[list[Any]]] = Rowwise.params
-    param_names: ClassVar[list[str]] = Rowwise.param_names
+    params: ClassVar[list[list[Any]]] = [SCIPY_FUNCTIONS, Q_DTYPES, Q_SHAPES]
+    param_names: ClassVar[list[str]] = _PEER_NAMES
 
     def setup(self, function: str, dtype: str, shape: str) -> None:
         """Build the input and make the warm-up call; skip without scipy."""
@@ -265,40 +266,62 @@ class PeerScipy(_Base):
             import scipy.special
         except ImportError as exc:
             raise NotImplementedError(f"scipy not installed: {exc}") from exc
-        x = _make_input(SHAPES[shape], dtype, "C")
+        x = _logits(shape, dtype, "last", "C")
         self.elements = x.size
         self.call = functools.partial(getattr(scipy.special, function), x, axis=-1)
         self.call()
 
 
 class PeerTorch(_Base):
-    """PyTorch on ``torch.from_numpy``, with ``torch.set_num_threads(threads)``.
+    """PyTorch on ``torch.from_numpy`` with ``torch.set_num_threads(threads)``, float32.
 
-    float32 only, like ``Threads``: asv starts a process per parameter set and
+    ``cross_entropy+grad`` is ``F.cross_entropy`` then ``backward()`` on a
+    leaf tensor. float32 only: asv starts a process per parameter set and
     each one pays for ``import torch``.
     """
 
-    params: ClassVar[list[list[Any]]] = [FUNCTIONS, list(SHAPES), THREADS]
+    params: ClassVar[list[list[Any]]] = [
+        grid(FUNCTIONS, ["softmax", "cross_entropy+grad"]),
+        Q_SHAPES,
+        Q_THREADS,
+    ]
     param_names: ClassVar[list[str]] = ["function", "shape", "threads"]
 
     def setup(self, function: str, shape: str, threads: int | str) -> None:
         """Build the input and make the warm-up call; skip without torch."""
         try:
             import torch
+            import torch.nn.functional as F  # noqa: N812 - torch's own spelling
         except ImportError as exc:
             raise NotImplementedError(f"torch not installed: {exc}") from exc
         self._old_threads = torch.get_num_threads()
-        torch.set_num_threads(_n_threads(threads))
-        x = _make_input(SHAPES[shape], "float32", "C")
-        self.elements = x.size
-        self.call = functools.partial(getattr(torch, function), torch.from_numpy(x), -1)
+        torch.set_num_threads(n_threads(threads))
+        x = torch.from_numpy(_logits(shape, "float32", "last", "C"))
+        self.elements = x.numel()
+        if function.startswith("cross_entropy"):
+            target = torch.from_numpy(_labels(x.shape[0], x.shape[1]))
+            if function.endswith("+grad"):
+                leaf = x.clone().requires_grad_(True)
+
+                def loss_and_grad() -> object:
+                    leaf.grad = None
+                    F.cross_entropy(leaf, target).backward()
+                    return leaf.grad
+
+                self.call = loss_and_grad
+            else:
+                self.call = functools.partial(F.cross_entropy, x, target)
+        else:
+            self.call = functools.partial(getattr(torch, function), x, -1)
         self.call()
 
     def teardown(self, function: str, shape: str, threads: int | str) -> None:
-        """Restore torch's thread count."""
-        import torch
+        """Restore torch's thread count (asv calls this after a skipping setup too)."""
+        old = getattr(self, "_old_threads", None)
+        if old is not None:
+            import torch
 
-        torch.set_num_threads(self._old_threads)
+            torch.set_num_threads(old)
 
 
 # ---------------------------------------------------------------------------

@@ -67,12 +67,14 @@ def _labels(shape, axis):
 
 
 def _probabilities(shape, axis):
-    """A valid softmax output for the backward passes."""
-    return {"output": np.full(shape, 1.0 / max(shape[axis % len(shape)], 1))}
+    """A valid softmax output for the backward passes, in float16 so that the
+    result takes the main input's float dtype (callers pass out= of it)."""
+    return {"output": np.full(shape, 1.0 / max(shape[axis % len(shape)], 1), dtype=np.float16)}
 
 
 def _log_probabilities(shape, axis):
-    return {"output": np.full(shape, -np.log(max(shape[axis % len(shape)], 1)))}
+    n = max(shape[axis % len(shape)], 1)
+    return {"output": np.full(shape, -np.log(n), dtype=np.float16)}
 
 
 ENTRIES: tuple[Entry, ...] = (
