@@ -194,8 +194,8 @@ def softmax(
     >>> softmax(np.array([1.0, 2.0, 3.0]))
     array([0.09003057, 0.24472847, 0.66524096])
     """
-    if out is None and num_threads is None and where is None and _is_one(temperature):
-        y = _core.fast_call(_OP_SOFTMAX, x, axis)
+    if out is None and where is None and _is_one(temperature):
+        y = _core.fast_call(_OP_SOFTMAX, x, axis, num_threads)
         if y is not None:
             return y
     return _elementwise(_OP_SOFTMAX, x, axis, out, num_threads, temperature, where)
@@ -244,8 +244,8 @@ def log_softmax(
     >>> log_softmax(np.array([1000.0, 1.0]))
     array([   0., -999.])
     """
-    if out is None and num_threads is None and where is None and _is_one(temperature):
-        y = _core.fast_call(_OP_LOG_SOFTMAX, x, axis)
+    if out is None and where is None and _is_one(temperature):
+        y = _core.fast_call(_OP_LOG_SOFTMAX, x, axis, num_threads)
         if y is not None:
             return y
     return _elementwise(_OP_LOG_SOFTMAX, x, axis, out, num_threads, temperature, where)
@@ -315,10 +315,9 @@ def logsumexp(
         and not keepdims
         and not return_sign
         and out is None
-        and num_threads is None
         and where is None
     ):
-        y = _core.fast_call(_OP_LOGSUMEXP, a, axis)
+        y = _core.fast_call(_OP_LOGSUMEXP, a, axis, num_threads)
         if y is not None:
             return y
     aa = as_input_array(a, "a")

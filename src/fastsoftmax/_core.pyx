@@ -225,11 +225,12 @@ def softmax_family(int op, cnp.ndarray x, cnp.ndarray y, int axis, int num_threa
     return True
 
 
-def fast_call(int op, object x, object axis):
+def fast_call(int op, object x, object axis, object num_threads=None):
     """The common call done with no Python-level work, or None.
 
     Covers an aligned, native-order float32/float64 ndarray with ``axis`` None
-    or an int and every option at its default, whose layout needs no copy.
+    or an int, ``num_threads`` None or a positive int, and every other option
+    at its default, whose layout needs no copy.
     Anything else returns None and takes the general path in _api.py, which
     gives the same results (and the errors)."""
     if type(x) is not cnp.ndarray:
@@ -241,8 +242,13 @@ def fast_call(int op, object x, object axis):
     cdef cnp.npy_intp rdims[64]
     cdef fss_shape3 sh
     cdef fss_view3 xv, yv
+    cdef int threads = 0
     if dt < 0 or nd == 0 or cnp.PyArray_SIZE(a) == 0:
         return None
+    if num_threads is not None:
+        if type(num_threads) is not int or num_threads < 1:
+            return None
+        threads = num_threads if num_threads < 65536 else 65536
     cdef int fortran = cnp.PyArray_IS_F_CONTIGUOUS(a) and not cnp.PyArray_IS_C_CONTIGUOUS(a)
     if axis is None and nd > 1:
         # The whole array as one row: only when it is one contiguous run.
@@ -267,7 +273,7 @@ def fast_call(int op, object x, object axis):
             y = cnp.PyArray_EMPTY(nd, shape, cnp.PyArray_TYPE(a), fortran)
         if not _view3(a, y, ax, op != FSS_LOGSUMEXP, &sh, &xv, &yv):
             return None
-    _run(op, <fss_dtype>dt, sh, xv, yv, 1.0, 0)
+    _run(op, <fss_dtype>dt, sh, xv, yv, 1.0, threads)
     # (not PyArray_Return: it steals a reference the declaration does not show)
     return y[()] if cnp.PyArray_NDIM(y) == 0 else y
 
