@@ -34,7 +34,7 @@ static void DFN(fill)(T *y, int64_t n, int64_t stride, T v)
 /* logsumexp of a row whose result cancels (it is small next to its terms,
  * so the exponentials' own rounding would show), summed again wider: a float
  * row from exponentials taken in double (the f64 kernels, chunk by chunk
- * through a stack buffer), a double row in long double with libm's expl
+ * through a stack buffer; x - m is exact there, the compensation a no-op), a double row in long double with libm's expl
  * (80-bit on x86, 11 more bits; no gain where long double is double). Slow,
  * and only taken for the rows that cancel. stride: between elements. */
 static double DFN(wide_lse)(const fss_isa_kernels *isa, const T *x, int64_t n, int64_t stride, T m)
@@ -46,7 +46,7 @@ static double DFN(wide_lse)(const fss_isa_kernels *isa, const T *x, int64_t n, i
         const int64_t len = n - i < 1024 ? n - i : 1024;
         for (int64_t j = 0; j < len; ++j)
             buf[j] = (double)x[(i + j) * stride];
-        fss_ksum_add(&total, isa->f64.row_sumexp(buf, len, (double)m, NULL, &count));
+        fss_ksum_add(&total, isa->f64.row_sumexp_c(buf, len, (double)m, NULL, &count));
     }
     return (double)m + log1p(fss_ksum_value(&total) + (count - 1.0));
 #else

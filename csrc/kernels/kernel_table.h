@@ -16,9 +16,6 @@
     typedef struct {                                                                         \
         /* max over a contiguous row (a NaN may or may not win: callers check the sum) */   \
         T (*row_max)(const T *x, int64_t n);                                                 \
-        /* sum of exp(x - m) over the elements != m; *count += how many equal m;             \
-         * e_out (may be NULL, may alias x) receives exp(x - m) */                          \
-        double (*row_sumexp)(const T *x, int64_t n, T m, T *e_out, double *count);           \
         /* sum of exp(x - m) over all elements, each stored to e_out (may alias x) */      \
         double (*row_expsum)(const T *x, int64_t n, T m, T *e_out);                         \
         void (*row_scale)(T *y, int64_t n, T s);                   /* y *= s */              \
@@ -34,7 +31,9 @@
                            const T *L, T *y, int64_t ys);                                   \
         int64_t col_width;                                                                   \
         /* ---- cross-entropy (kernels/xent_kernels.h) ---- */                              \
-        /* row_sumexp with exp(x - m) compensated for the rounding of x - m */               \
+        /* sum of exp(x - m) over the elements != m, each compensated for the rounding    \
+         * of x - m; *count += how many equal m; e_out (may be NULL, may alias x)          \
+         * receives the exponentials */                                                    \
         double (*row_sumexp_c)(const T *x, int64_t n, T m, T *e_out, double *count);         \
         /* sum u*v*(m - x) (returned) and sum u*v (*uv_sum); u, v may be NULL (ones) */      \
         double (*row_gapdot)(const T *x, int64_t n, T m, const T *u, const T *v,             \

@@ -22,53 +22,9 @@ static T FSS_FN(row_max)(const T *restrict x, int64_t n)
     return VOP(hmax)(VOP(max)(VOP(max)(m0, m1), VOP(max)(m2, m3)));
 }
 
-/* Sums in blocks: inside a block, vector accumulators; between blocks, a
- * compensated scalar sum. The max-equal elements are left out of the sum and
- * counted instead, so callers get the "rest" that log1p needs at full
- * precision even when it is far below 1. */
-static double FSS_FN(row_sumexp)(const T *x, int64_t n, T m, T *e_out, double *restrict count)
-{
-    const V vm = VOP(set1)(m);
-    fss_ksum total = { 0.0, 0.0 };
-    double cnt = 0.0;
-    int64_t i = 0;
-    while (i < n) {
-        const int64_t block_end = n - i > FSS_SUM_BLOCK ? i + FSS_SUM_BLOCK : n;
-        ACCT a0 = ACC(zero)(), a1 = ACC(zero)();
-        V c = VOP(set1)(0);
-        for (; i + 2 * W <= block_end; i += 2 * W) {
-            const V x0 = VOP(loadu)(x + i), x1 = VOP(loadu)(x + i + W);
-            const VM q0 = VOP(eq)(x0, vm), q1 = VOP(eq)(x1, vm);
-            const V e0 = VOP(exp_nonpos)(VOP(sub)(x0, vm));
-            const V e1 = VOP(exp_nonpos)(VOP(sub)(x1, vm));
-            if (e_out) {
-                VOP(storeu)(e_out + i, e0);
-                VOP(storeu)(e_out + i + W, e1);
-            }
-            a0 = ACC(add)(a0, VOP(zero_where)(q0, e0));
-            a1 = ACC(add)(a1, VOP(zero_where)(q1, e1));
-            c = VOP(add)(c, VOP(add)(VOP(one_where)(q0), VOP(one_where)(q1)));
-        }
-        for (; i < block_end; i += W) {
-            const int64_t left = block_end - i;
-            const V x0 = VOP(load_part)(x + i, left, -(T)INFINITY);
-            const VM q0 = VOP(eq)(x0, vm);
-            const V e0 = VOP(exp_nonpos)(VOP(sub)(x0, vm));
-            if (e_out)
-                VOP(store_part)(e_out + i, e0, left);
-            a0 = ACC(add)(a0, VOP(zero_where)(q0, e0));
-            c = VOP(add)(c, VOP(one_where)(q0));
-        }
-        fss_ksum_add(&total, ACC(hsum)(ACC(merge)(a0, a1)));
-        cnt += ACC(hsum)(ACC(add)(ACC(zero)(), c));
-    }
-    *count += cnt;
-    return fss_ksum_value(&total);
-}
-
 /* Sum of exp(x - m) over the whole row, exponentials stored to e_out (may
  * alias x): what softmax needs, which divides by the sum and so has no use
- * for row_sumexp's exact counting of the maximum's terms. Two accumulators,
+ * for row_sumexp_c's exact counting of the maximum's terms (xent_kernels.h). Two accumulators,
  * so each lane of a double block sums 16 terms (the bound of the double
  * softmax needs that; one accumulator measured 1-2 ULP over it). */
 static double FSS_FN(row_expsum)(const T *x, int64_t n, T m, T *e_out)

@@ -23,7 +23,7 @@ static inline V FSS_FN(xent_expc)(V x, V vm, V vnm, V vlim)
     return VOP(fmadd)(e, lo, e);
 }
 
-/* row_sumexp with compensated exponentials: sum of exp(x - m) over the
+/* Sum of compensated exponentials exp(x - m) over the
  * elements != m (the max-equal ones are counted in *count instead); e_out
  * (may be NULL, may alias x) receives the compensated exp(x - m). */
 static double FSS_FN(row_sumexp_c)(const T *x, int64_t n, T m, T *e_out, double *restrict count)
