@@ -19,6 +19,7 @@
 /* float terms are summed in double: the block only bounds the vector
  * accumulators' own growth */
 #define FSS_SUM_BLOCK 4096
+#define FSS_SUM_PAIRS 1
 #include "softmax_kernels.h"
 #include "xent_kernels.h"
 #include "col_kernels.h"
@@ -32,6 +33,7 @@
 #undef ACCT
 #undef ACC
 #undef FSS_SUM_BLOCK
+#undef FSS_SUM_PAIRS
 
 #define T double
 #define TS f64
@@ -45,6 +47,7 @@
  * sum short (16 terms per accumulator lane), the compensated sum across
  * blocks does the rest */
 #define FSS_SUM_BLOCK (32 * VD_W)
+#define FSS_SUM_PAIRS 0
 #include "softmax_kernels.h"
 #include "xent_kernels.h"
 #include "col_kernels.h"
@@ -58,6 +61,7 @@
 #undef ACCT
 #undef ACC
 #undef FSS_SUM_BLOCK
+#undef FSS_SUM_PAIRS
 
 #define FSS_FN_OF(name, ts) FSS_CAT(FSS_CAT(fss_##name##_, ts), FSS_CAT(_, FSS_ISA_SUFFIX))
 #define FSS_SET_INIT(ts, width)                                                            \
