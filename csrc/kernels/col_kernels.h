@@ -26,9 +26,9 @@ static inline void FSS_FN(col_store)(T *p, V v, int64_t w)
 
 /* exp(x - m), with the rounding of x - m folded back in when comp is set
  * (log_softmax and logsumexp: see xent_expc). */
-static inline V FSS_FN(col_exp)(V x, V m, V nm, V lim, int comp)
+static inline V FSS_FN(col_exp)(V x, V m, V nm, int comp)
 {
-    return comp ? FSS_FN(xent_expc)(x, m, nm, lim) : VOP(exp_nonpos)(VOP(sub)(x, m));
+    return comp ? FSS_FN(xent_expc)(x, m, nm) : VOP(exp_nonpos)(VOP(sub)(x, m));
 }
 
 /* Column panels are FSS_COL_MAX elements wide (several vectors): a narrow
@@ -43,7 +43,7 @@ static void FSS_FN(col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *r
                               int comp)
 {
     const T ninf = -(T)INFINITY;
-    const V zero = VOP(set1)(0), lim = VOP(set1)(-(T)1000);
+    const V zero = VOP(set1)(0);
     const int64_t nv = (w + W - 1) / W;
     V m[FSS_COL_VECS], nm[FSS_COL_VECS], c[FSS_COL_VECS];
     ACCT s[FSS_COL_VECS], S[FSS_COL_VECS], K[FSS_COL_VECS];
@@ -64,7 +64,7 @@ static void FSS_FN(col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *r
         for (int64_t v = 0; v < nv; ++v) {
             const V x0 = FSS_FN(col_load)(row + v * W, w - v * W, ninf);
             const VM q0 = VOP(eq)(x0, m[v]);
-            const V e0 = FSS_FN(col_exp)(x0, m[v], nm[v], lim, comp);
+            const V e0 = FSS_FN(col_exp)(x0, m[v], nm[v], comp);
             s[v] = ACC(add)(s[v], VOP(zero_where)(q0, e0));
             c[v] = VOP(add)(c[v], VOP(one_where)(q0));
             if (e_out)

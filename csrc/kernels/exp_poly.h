@@ -78,7 +78,7 @@ static inline vd vd_exp_reduced(vd r)
     return vd_add(vd_fmadd(p, r2, r), vd_set1(1.0));
 }
 
-static inline vf vf_exp_nonpos_wide(vf x)
+static FSS_COLD vf vf_exp_nonpos_wide(vf x)
 {
     const vf cutoff = vf_set1(-103.972084f);
     const vfm under = vf_lt(x, cutoff);
@@ -96,7 +96,7 @@ static inline vf vf_exp_nonpos_wide(vf x)
     return vf_zero_where(under, y);
 }
 
-static inline vd vd_exp_nonpos_wide(vd x)
+static FSS_COLD vd vd_exp_nonpos_wide(vd x)
 {
     const vd cutoff = vd_set1(-745.13321910194122);
     const vdm under = vd_lt(x, cutoff);
@@ -114,10 +114,12 @@ static inline vd vd_exp_nonpos_wide(vd x)
     return vd_zero_where(under, y);
 }
 
-static inline vf vf_exp_nonpos(vf x)
+/* Whether any lane of x needs the wide path (2^k below the normal range) */
+static inline int vf_exp_needs_wide(vf x) { return vfm_any(vf_lt(x, vf_set1(-87.0f))); }
+
+/* The common path: every lane of x is >= the wide-path limit (or NaN) */
+static inline vf vf_exp_nonpos_normal(vf x)
 {
-    if (vfm_any(vf_lt(x, vf_set1(-87.0f))))
-        return vf_exp_nonpos_wide(x);
     const vf magic = vf_set1(12582912.0f + 127.0f); /* 1.5*2^23 + bias */
     const vf t = vf_fmadd(x, vf_set1(1.44269504088896341f), magic);
     const vf k = vf_sub(t, magic);
@@ -126,16 +128,28 @@ static inline vf vf_exp_nonpos(vf x)
     return vf_exp_reduced_scaled(r, vf_pow2_biased(t));
 }
 
-static inline vd vd_exp_nonpos(vd x)
+static inline vf vf_exp_nonpos(vf x)
 {
-    if (vdm_any(vd_lt(x, vd_set1(-708.0))))
-        return vd_exp_nonpos_wide(x);
+    return vf_exp_needs_wide(x) ? vf_exp_nonpos_wide(x) : vf_exp_nonpos_normal(x);
+}
+
+/* Whether any lane of x needs the wide path (2^k below the normal range) */
+static inline int vd_exp_needs_wide(vd x) { return vdm_any(vd_lt(x, vd_set1(-708.0))); }
+
+/* The common path: every lane of x is >= the wide-path limit (or NaN) */
+static inline vd vd_exp_nonpos_normal(vd x)
+{
     const vd magic = vd_set1(6755399441055744.0 + 1023.0); /* 1.5*2^52 + bias */
     const vd t = vd_fmadd(x, vd_set1(1.4426950408889634), magic);
     const vd k = vd_sub(t, magic);
     vd r = vd_fmadd(k, vd_set1(-6.93147180369123816490e-01), x);
     r = vd_fmadd(k, vd_set1(-1.90821492927058770002e-10), r);
     return vd_mul(vd_exp_reduced(r), vd_pow2_biased(t));
+}
+
+static inline vd vd_exp_nonpos(vd x)
+{
+    return vd_exp_needs_wide(x) ? vd_exp_nonpos_wide(x) : vd_exp_nonpos_normal(x);
 }
 
 #endif

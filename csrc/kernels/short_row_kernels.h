@@ -28,9 +28,9 @@ static int FSS_FN(row_short)(int op, const T *x, int64_t n, T *y)
         e0 = VOP(exp_nonpos)(VOP(sub)(x0, vm));
         e1 = VOP(exp_nonpos)(VOP(sub)(x1, vm));
     } else {
-        const V vnm = VOP(set1)(-m), lim = VOP(set1)(-(T)1000);
-        e0 = FSS_FN(xent_expc)(x0, vm, vnm, lim);
-        e1 = FSS_FN(xent_expc)(x1, vm, vnm, lim);
+        const V vnm = VOP(set1)(-m);
+        e0 = FSS_FN(xent_expc)(x0, vm, vnm);
+        e1 = FSS_FN(xent_expc)(x1, vm, vnm);
     }
     const double rest = ACC(hsum)(ACC(add)(ACC(add)(ACC(zero)(), VOP(zero_where)(q0, e0)), VOP(zero_where)(q1, e1)));
     const double count = ACC(hsum)(ACC(add)(ACC(zero)(), VOP(add)(VOP(one_where)(q0), VOP(one_where)(q1))));

@@ -11,6 +11,16 @@
 #define FSS_STR_(a) #a
 #define FSS_CAT_STR(a) FSS_STR_(a)
 
+/* For the rare paths of hot loops (an exp lane below the normal range): kept
+ * out of line so their constants do not take registers from the loop. */
+#if defined(__GNUC__)
+#define FSS_COLD __attribute__((noinline, cold))
+#elif defined(_MSC_VER)
+#define FSS_COLD __declspec(noinline)
+#else
+#define FSS_COLD
+#endif
+
 /* Double kernels accumulate in their own type; float kernels widen to double
  * (vfacc, per ISA). Both expose the same accumulator interface. */
 typedef vd vdacc;

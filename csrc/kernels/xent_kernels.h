@@ -11,15 +11,24 @@
  * d = x - m is split exactly as hi + lo (Knuth's TwoSum), and
  * exp(d) = exp(hi) * (1 + lo) to first order. Without this a term with
  * |x - m| ~ 70 carries ~70 ULP of error, which is the whole loss of a
- * confident prediction. lo is zeroed where hi < -1000 (exp is 0 there
- * anyway; for x = -inf lo would be NaN); a NaN x still gives NaN. */
-static inline V FSS_FN(xent_expc)(V x, V vm, V vnm, V vlim)
+ * confident prediction. On the wide path (a lane below the normal range) lo
+ * is zeroed where hi < -1000 (exp is 0 there anyway; for x = -inf lo would
+ * be NaN); a NaN x still gives NaN. The common path needs no such guard. */
+static FSS_COLD V FSS_FN(xent_expc_wide)(V s, V lo)
+{
+    lo = VOP(zero_where)(VOP(lt)(s, VOP(set1)(-(T)1000)), lo);
+    const V e = VOP(exp_nonpos_wide)(s);
+    return VOP(fmadd)(e, lo, e);
+}
+
+static inline V FSS_FN(xent_expc)(V x, V vm, V vnm)
 {
     const V s = VOP(sub)(x, vm);
     const V bb = VOP(sub)(s, x);
-    V lo = VOP(add)(VOP(sub)(x, VOP(sub)(s, bb)), VOP(sub)(vnm, bb));
-    lo = VOP(zero_where)(VOP(lt)(s, vlim), lo);
-    const V e = VOP(exp_nonpos)(s);
+    const V lo = VOP(add)(VOP(sub)(x, VOP(sub)(s, bb)), VOP(sub)(vnm, bb));
+    if (VOP(exp_needs_wide)(s))
+        return FSS_FN(xent_expc_wide)(s, lo);
+    const V e = VOP(exp_nonpos_normal)(s);
     return VOP(fmadd)(e, lo, e);
 }
 
@@ -29,7 +38,6 @@ static inline V FSS_FN(xent_expc)(V x, V vm, V vnm, V vlim)
 static double FSS_FN(row_sumexp_c)(const T *x, int64_t n, T m, T *e_out, double *restrict count)
 {
     const V vm = VOP(set1)(m), vnm = VOP(set1)(-m);
-    const V vlim = VOP(set1)(-(T)1000);
     fss_ksum total = { 0.0, 0.0 };
     double cnt = 0.0;
     int64_t i = 0;
@@ -40,8 +48,8 @@ static double FSS_FN(row_sumexp_c)(const T *x, int64_t n, T m, T *e_out, double 
         for (; i + 2 * W <= block_end; i += 2 * W) {
             const V x0 = VOP(loadu)(x + i), x1 = VOP(loadu)(x + i + W);
             const VM q0 = VOP(eq)(x0, vm), q1 = VOP(eq)(x1, vm);
-            const V e0 = FSS_FN(xent_expc)(x0, vm, vnm, vlim);
-            const V e1 = FSS_FN(xent_expc)(x1, vm, vnm, vlim);
+            const V e0 = FSS_FN(xent_expc)(x0, vm, vnm);
+            const V e1 = FSS_FN(xent_expc)(x1, vm, vnm);
             if (e_out) {
                 VOP(storeu)(e_out + i, e0);
                 VOP(storeu)(e_out + i + W, e1);
@@ -56,7 +64,7 @@ static double FSS_FN(row_sumexp_c)(const T *x, int64_t n, T m, T *e_out, double 
             const int64_t left = block_end - i;
             const V x0 = VOP(load_part)(x + i, left, -(T)INFINITY);
             const VM q0 = VOP(eq)(x0, vm);
-            const V e0 = FSS_FN(xent_expc)(x0, vm, vnm, vlim);
+            const V e0 = FSS_FN(xent_expc)(x0, vm, vnm);
             if (e_out)
                 VOP(store_part)(e_out + i, e0, left);
             a0 = ACC(add)(a0, VOP(zero_where)(q0, e0));
