@@ -31,7 +31,9 @@
  *   float:  P of degree 4 (fitted here, see vf_expm1_reduced), max 0.990 ULP
  *           (the degree-5 Cephes P it replaced: 0.997 ULP, one FMA more; a
  *           plain minimax fit of degree 4 gave 1.006 ULP)
- *   double: P of degree 11 (Taylor to r^13/13!), max 0.972 ULP (scalar 0.951)
+ *   double: P of degree 10 (see vd_expm1_reduced), max 0.965 ULP on 2*10^7
+ *           random doubles in [-708, 0] (the Taylor P of degree 11 it
+ *           replaced: 0.988 there, 0.972 on the test's sample)
  * so every result is one of the two floats around the exact value.
  * The scalar flavour, without FMA, stays within the same bounds. */
 #ifndef FSS_EXP_POLY_H
@@ -58,25 +60,30 @@ static inline vf vf_expm1_reduced(vf r)
  * one rounding */
 static inline vf vf_exp_reduced_scaled(vf r, vf s) { return vf_fmadd(vf_expm1_reduced(r), s, s); }
 
-static inline vd vd_exp_reduced(vd r)
+/* exp(r) - 1 for |r| <= ln2/2: r + r^2 * P(r), P of degree 10, a Chebyshev
+ * fit of (exp(r) - 1 - r) / r^2 (error 1.4e-18, 0.002 ULP of the result);
+ * one FMA less than the Taylor series to r^13/13! it replaced, and more
+ * accurate (0.965 against 0.988 ULP on the same 2*10^7 random doubles).
+ * Horner: Estrin's scheme measured 1.03 ULP, and the double loops are not
+ * latency-bound. */
+static inline vd vd_expm1_reduced(vd r)
 {
-    /* Horner: Estrin's scheme measured 1.03 ULP here (the float one stays
-     * below 1 ULP), and the double loops are not latency-bound */
     const vd r2 = vd_mul(r, r);
-    vd p = vd_set1(1.0 / 6227020800.0);             /* 1/13! */
-    p = vd_fmadd(p, r, vd_set1(1.0 / 479001600.0)); /* 1/12! */
-    p = vd_fmadd(p, r, vd_set1(1.0 / 39916800.0));
-    p = vd_fmadd(p, r, vd_set1(1.0 / 3628800.0));
-    p = vd_fmadd(p, r, vd_set1(1.0 / 362880.0));
-    p = vd_fmadd(p, r, vd_set1(1.0 / 40320.0));
-    p = vd_fmadd(p, r, vd_set1(1.0 / 5040.0));
-    p = vd_fmadd(p, r, vd_set1(1.0 / 720.0));
-    p = vd_fmadd(p, r, vd_set1(1.0 / 120.0));
-    p = vd_fmadd(p, r, vd_set1(1.0 / 24.0));
-    p = vd_fmadd(p, r, vd_set1(1.0 / 6.0));
+    vd p = vd_set1(2.0914761122323104e-09);
+    p = vd_fmadd(p, r, vd_set1(2.510532084665871e-08));
+    p = vd_fmadd(p, r, vd_set1(2.7557273464765313e-07));
+    p = vd_fmadd(p, r, vd_set1(2.7557255150461456e-06));
+    p = vd_fmadd(p, r, vd_set1(2.4801587325688482e-05));
+    p = vd_fmadd(p, r, vd_set1(1.9841269875017713e-04));
+    p = vd_fmadd(p, r, vd_set1(1.3888888888883707e-03));
+    p = vd_fmadd(p, r, vd_set1(8.333333333326079e-03));
+    p = vd_fmadd(p, r, vd_set1(4.166666666666667e-02));
+    p = vd_fmadd(p, r, vd_set1(1.666666666666667e-01));
     p = vd_fmadd(p, r, vd_set1(0.5));
-    return vd_add(vd_fmadd(p, r2, r), vd_set1(1.0));
+    return vd_fmadd(p, r2, r);
 }
+
+static inline vd vd_exp_reduced_scaled(vd r, vd s) { return vd_fmadd(vd_expm1_reduced(r), s, s); }
 
 static FSS_COLD vf vf_exp_nonpos_wide(vf x)
 {
@@ -104,12 +111,12 @@ static FSS_COLD vd vd_exp_nonpos_wide(vd x)
     const vd k = vd_round(vd_mul(x, vd_set1(1.4426950408889634)));
     vd r = vd_fmadd(k, vd_set1(-6.93147180369123816490e-01), x);
     r = vd_fmadd(k, vd_set1(-1.90821492927058770002e-10), r);
-    vd y = vd_exp_reduced(r);
+    vd y;
     if (vdm_any(vd_lt(k, vd_set1(-1022.0)))) {
         const vd k1 = vd_round(vd_mul(k, vd_set1(0.5)));
-        y = vd_mul(vd_mul(y, vd_pow2i(k1)), vd_pow2i(vd_sub(k, k1)));
+        y = vd_mul(vd_exp_reduced_scaled(r, vd_pow2i(k1)), vd_pow2i(vd_sub(k, k1)));
     } else {
-        y = vd_mul(y, vd_pow2i(k));
+        y = vd_exp_reduced_scaled(r, vd_pow2i(k));
     }
     return vd_zero_where(under, y);
 }
@@ -144,7 +151,7 @@ static inline vd vd_exp_nonpos_normal(vd x)
     const vd k = vd_sub(t, magic);
     vd r = vd_fmadd(k, vd_set1(-6.93147180369123816490e-01), x);
     r = vd_fmadd(k, vd_set1(-1.90821492927058770002e-10), r);
-    return vd_mul(vd_exp_reduced(r), vd_pow2_biased(t));
+    return vd_exp_reduced_scaled(r, vd_pow2_biased(t));
 }
 
 static inline vd vd_exp_nonpos(vd x)
