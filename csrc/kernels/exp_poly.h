@@ -64,19 +64,20 @@ static inline vf vf_exp_reduced_scaled(vf r, vf s) { return vf_fmadd(vf_expm1_re
  * fit of (exp(r) - 1 - r) / r^2 (error 1.4e-18, 0.002 ULP of the result);
  * one FMA less than the Taylor series to r^13/13! it replaced, and more
  * accurate (0.965 against 0.988 ULP on the same 2*10^7 random doubles).
- * Horner: Estrin's scheme measured 1.03 ULP, and the double loops are not
- * latency-bound. */
+ * The double loops are bound by this chain's latency, so the terms from r^4
+ * up go by Estrin (their rounding is scaled by r^4 < 0.015) and the last four
+ * by Horner, where the rounding matters: 7-8% faster than Horner throughout,
+ * the same errors (Estrin throughout measured 1.03 ULP). */
 static inline vd vd_expm1_reduced(vd r)
 {
     const vd r2 = vd_mul(r, r);
-    vd p = vd_set1(2.0914761122323104e-09);
-    p = vd_fmadd(p, r, vd_set1(2.510532084665871e-08));
-    p = vd_fmadd(p, r, vd_set1(2.7557273464765313e-07));
-    p = vd_fmadd(p, r, vd_set1(2.7557255150461456e-06));
-    p = vd_fmadd(p, r, vd_set1(2.4801587325688482e-05));
-    p = vd_fmadd(p, r, vd_set1(1.9841269875017713e-04));
-    p = vd_fmadd(p, r, vd_set1(1.3888888888883707e-03));
-    p = vd_fmadd(p, r, vd_set1(8.333333333326079e-03));
+    const vd r4 = vd_mul(r2, r2);
+    const vd e01 = vd_fmadd(vd_set1(1.9841269875017713e-04), r, vd_set1(1.3888888888883707e-03));
+    const vd e23 = vd_fmadd(vd_set1(2.7557255150461456e-06), r, vd_set1(2.4801587325688482e-05));
+    const vd e45 = vd_fmadd(vd_set1(2.510532084665871e-08), r, vd_set1(2.7557273464765313e-07));
+    const vd e456 = vd_fmadd(vd_set1(2.0914761122323104e-09), r2, e45);
+    const vd h = vd_fmadd(e456, r4, vd_fmadd(e23, r2, e01));
+    vd p = vd_fmadd(h, r, vd_set1(8.333333333326079e-03));
     p = vd_fmadd(p, r, vd_set1(4.166666666666667e-02));
     p = vd_fmadd(p, r, vd_set1(1.666666666666667e-01));
     p = vd_fmadd(p, r, vd_set1(0.5));
