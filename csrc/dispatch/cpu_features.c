@@ -43,6 +43,7 @@ static unsigned fss_detect(void)
     fss_cpuid(1, 0, r);
     const unsigned ecx1 = r[2];
     const int osxsave = (ecx1 >> 27) & 1, avx = (ecx1 >> 28) & 1, fma = (ecx1 >> 12) & 1;
+    const int f16c = (ecx1 >> 29) & 1; /* every AVX2 CPU has it; the float16 loads need it */
     if (!osxsave || !avx)
         return 0;
     const unsigned long long xcr0 = fss_xgetbv0();
@@ -53,7 +54,7 @@ static unsigned fss_detect(void)
     const int avx2 = (ebx7 >> 5) & 1;
     const int avx512f = (ebx7 >> 16) & 1, avx512dq = (ebx7 >> 17) & 1;
     const int avx512bw = (ebx7 >> 30) & 1, avx512vl = (ebx7 >> 31) & 1;
-    if (os_ymm && avx2 && fma)
+    if (os_ymm && avx2 && fma && f16c)
         f |= FSS_CPU_AVX2;
     if ((f & FSS_CPU_AVX2) && os_zmm && avx512f && avx512dq && avx512bw && avx512vl)
         f |= FSS_CPU_AVX512;

@@ -9,6 +9,7 @@
 #include "../dispatch/isa_select.h"
 #include "../include/fastsoftmax.h"
 #include "../kernels/ksum.h"
+#include "half_driver.h"
 #include "threads.h"
 
 #define FSS_DCAT_(a, b) a##b
@@ -52,6 +53,8 @@ int fss_softmax_family(fss_op op, fss_dtype dtype, fss_shape3 shape, fss_view3 x
         return fss_drv_run_f32(k, op, shape, x, y, temperature, num_threads);
     if (dtype == FSS_FLOAT64)
         return fss_drv_run_f64(k, op, shape, x, y, temperature, num_threads);
+    if (dtype == FSS_FLOAT16)
+        return fss_drv_half(op, shape, x, y, temperature, num_threads);
     return FSS_ERR_ARG;
 }
 

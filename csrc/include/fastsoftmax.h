@@ -13,7 +13,8 @@ extern "C" {
 #endif
 
 typedef enum { FSS_SOFTMAX = 0, FSS_LOG_SOFTMAX = 1, FSS_LOGSUMEXP = 2 } fss_op;
-typedef enum { FSS_FLOAT32 = 0, FSS_FLOAT64 = 1 } fss_dtype;
+/* FSS_FLOAT16: IEEE binary16 as uint16_t, softmax family only (computed in float32) */
+typedef enum { FSS_FLOAT32 = 0, FSS_FLOAT64 = 1, FSS_FLOAT16 = 2 } fss_dtype;
 
 typedef struct {
     int64_t n_outer, n_inner, n_red;
@@ -38,6 +39,10 @@ int fss_softmax_family(fss_op op, fss_dtype dtype, fss_shape3 shape, fss_view3 x
 /* exp(x) for x <= 0 with the active kernel set's polynomial (for accuracy
  * tests of the exp itself). */
 int fss_exp_nonpos(fss_dtype dtype, const void *x, int64_t n, void *y);
+
+/* n contiguous float16 values (as uint16_t) to float, or float to float16
+ * (to_half != 0), with the active kernel set's conversion (for tests). */
+int fss_half_convert(int to_half, const void *src, int64_t n, void *dst);
 
 /* ---- runtime ---------------------------------------------------------- */
 /* fss_runtime_init: call once at load (registers the fork handler that makes

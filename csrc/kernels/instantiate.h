@@ -7,6 +7,7 @@
 #include "vec_common.h"
 #include "exp_poly.h"
 #include "kernel_table.h"
+#include "half_kernels.h"
 
 #define T float
 #define TS f32
@@ -79,4 +80,6 @@ const fss_isa_kernels FSS_CAT(fss_kernels_, FSS_ISA_SUFFIX) = {
     FSS_CAT_STR(FSS_ISA_SUFFIX),
     FSS_SET_INIT(f32, VF_W),
     FSS_SET_INIT(f64, VD_W),
+    FSS_CAT(fss_half_to_float_, FSS_ISA_SUFFIX),
+    FSS_CAT(fss_float_to_half_, FSS_ISA_SUFFIX),
 };

@@ -55,6 +55,9 @@ typedef struct {
     const char *name;
     fss_kernels_f32 f32;
     fss_kernels_f64 f64;
+    /* float16 rows to float and back, contiguous (kernels/half_kernels.h) */
+    void (*half_to_float)(const uint16_t *h, int64_t n, float *f);
+    void (*float_to_half)(const float *f, int64_t n, uint16_t *h);
 } fss_isa_kernels;
 
 extern const fss_isa_kernels fss_kernels_scalar;

@@ -75,6 +75,15 @@ def _run(
     _run_one_axis(op, x2, y2, len(keep_shape), threads, temperature)
 
 
+def _kernel_dtype(result_dtype: np.dtype) -> np.dtype | None:
+    """The dtype the kernels take for a result of ``result_dtype``: float16 goes
+    in as it is (the driver converts each row to float32 and back), the rest as
+    ``compute_dtype`` says."""
+    if result_dtype == np.float16:
+        return result_dtype
+    return compute_dtype(result_dtype)
+
+
 def _is_one(temperature: object) -> bool:
     """The default temperature (a float 1.0: True and other types get checked)."""
     return type(temperature) is float and temperature == 1.0
@@ -111,7 +120,7 @@ def _elementwise(
         raise ValueError(
             f"x: {name} over a zero-size axis is undefined (the maximum has no identity)"
         )
-    kdt = compute_dtype(result_dtype)
+    kdt = _kernel_dtype(result_dtype)
 
     if kdt is None:
         impl = _numpy_impl.softmax if op == _OP_SOFTMAX else _numpy_impl.log_softmax
@@ -346,7 +355,7 @@ def logsumexp(
     if out is not None:
         check_out(out, res_shape, dt)
 
-    kdt = compute_dtype(dt)
+    kdt = _kernel_dtype(dt)
     if b is not None or kdt is None or return_sign or aa.size == 0:
         res, sgn = _lse_numpy(aa, b, axes, dt, kdt, return_sign, kept_shape)
     else:
@@ -379,7 +388,7 @@ def _lse_numpy(aa, b, axes, dt, kdt, return_sign, kept_shape):
         return res, np.sign(res)
     # One precision up from the result's (float32 -> float64, float64 ->
     # longdouble) so weights and signs keep the kernels' ULP bounds.
-    if kdt == np.float32:
+    if kdt in (np.float16, np.float32):
         work = np.dtype(np.float64)
     elif kdt == np.float64:
         work = np.dtype(np.longdouble)

@@ -19,6 +19,7 @@ cdef extern from "fastsoftmax.h" nogil:
     ctypedef enum fss_dtype:
         FSS_FLOAT32
         FSS_FLOAT64
+        FSS_FLOAT16
     ctypedef struct fss_shape3:
         int64_t n_outer
         int64_t n_inner
@@ -33,6 +34,7 @@ cdef extern from "fastsoftmax.h" nogil:
     int fss_softmax_family(fss_op op, fss_dtype dtype, fss_shape3 shape, fss_view3 x, fss_view3 y,
                            double temperature, int num_threads)
     int fss_exp_nonpos(fss_dtype dtype, const void *x, int64_t n, void *y)
+    int fss_half_convert(int to_half, const void *src, int64_t n, void *dst)
     void fss_runtime_init()
     int fss_in_forked_child()
     const char *fss_isa_current()
@@ -194,7 +196,8 @@ cdef int _run(int op, fss_dtype dt, fss_shape3 sh, fss_view3 xv, fss_view3 yv,
 
 
 cdef inline int _kernel_dtype(cnp.ndarray x) noexcept:
-    """FSS_FLOAT32 / FSS_FLOAT64 for an aligned native-order float array, else -1."""
+    """FSS_FLOAT32 / FSS_FLOAT64 / FSS_FLOAT16 for a native-order float array, else -1
+    (float16 runs through the float32 kernels, converted row by row)."""
     cdef int num = cnp.PyArray_TYPE(x)
     if not cnp.PyArray_ISNOTSWAPPED(x):
         return -1
@@ -202,6 +205,8 @@ cdef inline int _kernel_dtype(cnp.ndarray x) noexcept:
         return FSS_FLOAT32
     if num == cnp.NPY_FLOAT64:
         return FSS_FLOAT64
+    if num == cnp.NPY_FLOAT16:
+        return FSS_FLOAT16
     return -1
 
 
@@ -209,7 +214,7 @@ def softmax_family(int op, cnp.ndarray x, cnp.ndarray y, int axis, int num_threa
                    double temperature=1.0) -> bool:
     """Run one softmax-family kernel of x / temperature over ``axis`` into y.
 
-    x and y share a float32/float64 dtype (checked by the caller); y has x's
+    x and y share a float32/float64/float16 dtype (checked by the caller); y has x's
     shape (softmax, log_softmax) or x's shape without ``axis`` (logsumexp);
     temperature is finite and > 0 (checked by the caller). Returns False,
     having done nothing, when the layout needs a copy first.
@@ -294,6 +299,25 @@ def exp_nonpos(cnp.ndarray x, cnp.ndarray y):
     cdef void *yp = cnp.PyArray_DATA(y)
     with nogil:
         fss_exp_nonpos(dt, xp, n, yp)
+
+
+def half_convert(cnp.ndarray src, cnp.ndarray dst):
+    """float16 -> float32 or float32 -> float16 (by src's dtype) through the
+    active kernel set's conversion (tests). Contiguous 1-D, one length."""
+    cdef int to_half
+    if src.dtype.num == cnp.NPY_FLOAT16 and dst.dtype.num == cnp.NPY_FLOAT32:
+        to_half = 0
+    elif src.dtype.num == cnp.NPY_FLOAT32 and dst.dtype.num == cnp.NPY_FLOAT16:
+        to_half = 1
+    else:
+        raise TypeError("src and dst: float16 and float32, one each")
+    if src.ndim != 1 or dst.ndim != 1 or src.shape[0] != dst.shape[0]:
+        raise ValueError("src and dst: 1-D, one length")
+    if not (src.flags.c_contiguous and dst.flags.c_contiguous):
+        raise ValueError("src and dst: contiguous")
+    cdef int64_t n = src.shape[0]
+    with nogil:
+        fss_half_convert(to_half, cnp.PyArray_DATA(src), n, cnp.PyArray_DATA(dst))
 
 
 def get_isa() -> str:

@@ -24,6 +24,11 @@ static inline vf vf_load_part(const float *p, int64_t n, float fill)
     return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), fss_avx512_mask16(n), p);
 }
 static inline void vf_store_part(float *p, vf v, int64_t n) { _mm512_mask_storeu_ps(p, fss_avx512_mask16(n), v); }
+static inline vf vf_load_half(const uint16_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
+static inline void vf_store_half(uint16_t *p, vf v)
+{
+    _mm256_storeu_si256((__m256i *)p, _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
 static inline vf vf_add(vf a, vf b) { return _mm512_add_ps(a, b); }
 static inline vf vf_sub(vf a, vf b) { return _mm512_sub_ps(a, b); }
 static inline vf vf_mul(vf a, vf b) { return _mm512_mul_ps(a, b); }

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../half_convert.h"
+
 #define FSS_ISA_SUFFIX scalar
 
 /* ---- float ------------------------------------------------------------ */
@@ -22,6 +24,8 @@ static inline vf vf_loadu(const float *p) { return *p; }
 static inline void vf_storeu(float *p, vf v) { *p = v; }
 static inline vf vf_load_part(const float *p, int64_t n, float fill) { return n > 0 ? *p : fill; }
 static inline void vf_store_part(float *p, vf v, int64_t n) { if (n > 0) *p = v; }
+static inline vf vf_load_half(const uint16_t *p) { return fss_half_to_float(*p); }
+static inline void vf_store_half(uint16_t *p, vf v) { *p = fss_float_to_half(v); }
 static inline vf vf_add(vf a, vf b) { return a + b; }
 static inline vf vf_sub(vf a, vf b) { return a - b; }
 static inline vf vf_mul(vf a, vf b) { return a * b; }
