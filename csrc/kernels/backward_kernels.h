@@ -167,6 +167,27 @@ static void FSS_FN(bwd_logsoftmax_row)(const T *g, const T *y, int64_t n, T s, T
  * full vectors of out go out with non-temporal stores (out aligned to the
  * vector size); the caller fences. gn == NULL: no next row. ---- */
 
+/* How far ahead (bytes) the next row is prefetched while it is reduced: the
+ * hardware prefetcher restarts at every page, and a row of a few thousand
+ * elements is a page or two. */
+#ifndef FSS_BWD_PREFETCH_BYTES
+#define FSS_BWD_PREFETCH_BYTES 512
+#endif
+
+/* Prefetch the lines ahead of the 2W elements of gn and yn at i (one line per
+ * step when a step covers less than a line). */
+static inline void FSS_FN(bwd_prefetch)(const T *gn, const T *yn, int64_t i)
+{
+    const int64_t ahead = i + FSS_BWD_PREFETCH_BYTES / (int64_t)sizeof(T);
+    const int64_t step = 2 * W * (int64_t)sizeof(T);
+    if (step < 64 && ((ahead * (int64_t)sizeof(T)) & 63) >= step)
+        return;
+    for (int64_t b = 0; b < (step < 64 ? 1 : step / 64); ++b) {
+        fss_prefetch((const char *)(gn + ahead) + 64 * b);
+        fss_prefetch((const char *)(yn + ahead) + 64 * b);
+    }
+}
+
 static inline void FSS_FN(bwd_put)(T *out, V v, int stream)
 {
     if (stream)
@@ -195,8 +216,10 @@ static inline double FSS_FN(bwd_softmax_next_body)(const T *g, const T *y, int64
         V f0 = VOP(mul)(VOP(loadu)(gn + i), VOP(loadu)(yn + i));
         V f1 = VOP(mul)(VOP(loadu)(gn + i + W), VOP(loadu)(yn + i + W));
         FSS_FN(bwd_sm_step)(g, y, i, vs, out, stream);
+        FSS_FN(bwd_prefetch)(gn, yn, i);
         i += 2 * W;
         for (int b = 1; b < BWD_PRODUCT_BLOCK; ++b, i += 2 * W) {
+            FSS_FN(bwd_prefetch)(gn, yn, i);
             f0 = VOP(fmadd)(VOP(loadu)(gn + i), VOP(loadu)(yn + i), f0);
             f1 = VOP(fmadd)(VOP(loadu)(gn + i + W), VOP(loadu)(yn + i + W), f1);
             FSS_FN(bwd_sm_step)(g, y, i, vs, out, stream);
@@ -208,6 +231,7 @@ static inline double FSS_FN(bwd_softmax_next_body)(const T *g, const T *y, int64
     for (; i + 2 * W <= n; i += 2 * W) {
         a0 = BACC(addprod)(a0, VOP(loadu)(gn + i), VOP(loadu)(yn + i));
         a1 = BACC(addprod)(a1, VOP(loadu)(gn + i + W), VOP(loadu)(yn + i + W));
+        FSS_FN(bwd_prefetch)(gn, yn, i);
         FSS_FN(bwd_sm_step)(g, y, i, vs, out, stream);
     }
     for (; i < n; i += W) {
@@ -257,6 +281,7 @@ static inline double FSS_FN(bwd_lsm_next_body)(const T *g, const T *y, int64_t n
     for (; i + 2 * W * BWD_PRODUCT_BLOCK <= n;) {
         V f0 = VOP(set1)(0), f1 = VOP(set1)(0);
         for (int b = 0; b < BWD_PRODUCT_BLOCK; ++b, i += 2 * W) {
+            FSS_FN(bwd_prefetch)(gn, yn, i);
             f0 = VOP(add)(f0, VOP(loadu)(gn + i));
             f1 = VOP(add)(f1, VOP(loadu)(gn + i + W));
             m0 = VOP(max)(m0, VOP(loadu)(yn + i));
@@ -272,6 +297,7 @@ static inline double FSS_FN(bwd_lsm_next_body)(const T *g, const T *y, int64_t n
         a1 = BACC(add)(a1, VOP(loadu)(gn + i + W));
         m0 = VOP(max)(m0, VOP(loadu)(yn + i));
         m1 = VOP(max)(m1, VOP(loadu)(yn + i + W));
+        FSS_FN(bwd_prefetch)(gn, yn, i);
         FSS_FN(bwd_lsm_step)(g, y, i, vns, out, clamp, stream);
     }
     for (; i < n; i += W) {
