@@ -27,7 +27,7 @@ static inline FSS_SFN(sig_parts) FSS_SFN(sig_parts_of)(V x)
     const V e = VOP(exp_nonpos)(VOP(sub)(zero, VOP(abs)(x)));
     const V u = VOP(add)(one, e);
     const V r = VOP(div)(one, u);
-    const V L = VOP(log1p_unit_ur)(e, u, r);
+    const V L = VOP(log1p_unit_fast)(e, u, r);
     const V er = VOP(mul)(e, r);
     const VM neg = VOP(lt)(x, zero);
     p.sp = VOP(select)(neg, er, r);
