@@ -66,7 +66,9 @@ def _same_view(a: np.ndarray, b: np.ndarray) -> bool:
 _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _fast_call(op: int, g: object, y: object, axis: object, num_threads: object) -> np.ndarray | None:
+def _fast_call(
+    op: int, g: object, y: object, axis: object, num_threads: object
+) -> np.ndarray | None:
     """The common call straight to the kernel: two C-contiguous, aligned,
     non-empty ndarrays of one native float32/float64 dtype and shape, the last
     axis, no out. None for anything else (the general path checks it all)."""
