@@ -6,6 +6,9 @@ with PyTorch's equivalents beside them.
 - ``FocalLoss``: loss, or loss and gradient, x dtype x shape (class labels).
 - ``PeerTorchBackward``: ``torch._softmax_backward_data`` /
   ``torch._log_softmax_backward_data`` on the ``Backward`` shapes, float32.
+- ``PeerTorchAutograd``: what a training loop pays, ``y.backward(g)`` through
+  autograd for ``y = torch.softmax(x, -1)`` / ``torch.log_softmax(x, -1)``
+  (the kernel above plus autograd's bookkeeping and a fresh gradient).
 - ``PeerTorchFocal``: the textbook focal loss in torch, forward and autograd
   backward, float32.
 
@@ -134,6 +137,31 @@ class PeerTorchBackward(_Base):
         )
         self.elements = g.size
         self.call = functools.partial(kernel, gt, yt, 1, torch.float32)
+        self.call()
+
+
+class PeerTorchAutograd(_Base):
+    """torch autograd's backward of softmax / log_softmax, float32, one thread."""
+
+    params: ClassVar[list[list[Any]]] = [BACKWARDS, BW_SHAPES]
+    param_names: ClassVar[list[str]] = ["function", "shape"]
+
+    def setup(self, function: str, shape: str) -> None:
+        """Build the forward graph once and make the warm-up call; skip without torch."""
+        torch = _torch()
+        g, _ = _forward_pair(function, shape, "float32", -1)
+        x = torch.from_numpy(_make_input(SHAPES[shape], "float32", "C")).requires_grad_(True)
+        fwd = torch.softmax if function == "softmax_backward" else torch.log_softmax
+        y = fwd(x, -1)
+        gt = torch.from_numpy(g)
+
+        def backward() -> Any:
+            x.grad = None
+            y.backward(gt, retain_graph=True)
+            return x.grad
+
+        self.elements = g.size
+        self.call = backward
         self.call()
 
 

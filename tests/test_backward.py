@@ -324,3 +324,30 @@ def test_against_torch_autograd(isa, rng, dtype):
             check(name, got, g, yt.detach().numpy(), axis, f"isa={isa} {shape}")
             tol = 1e-5 if dtype == np.float32 else 1e-13
             np.testing.assert_allclose(got, want, rtol=tol, atol=tol, err_msg=name)
+
+
+@pytest.mark.parametrize("name", FUNCS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_outputs_streamed_rows_pipelined(isa, rng, name, dtype):
+    # Outputs of >= 4 MiB are written with non-temporal stores and rows are
+    # pipelined (one row written while the next is reduced): every row must
+    # equal that row computed alone, bit for bit, whatever the alignment of
+    # the output (odd row lengths, an output one element off alignment, in
+    # place) and the tail of each row.
+    rows, n = 9, (4 << 20) // np.dtype(dtype).itemsize // 9 + 3
+    g, y = make_inputs(name, rng, (rows, n), dtype)
+    want = np.stack([call(name, g[r], y[r]) for r in range(rows)])
+    check(name, want, g, y, -1, f"isa={isa} rows alone")
+    np.testing.assert_array_equal(call(name, g, y), want)
+    buf = np.empty(g.size + 1, dtype=dtype)
+    out = buf[1:].reshape(g.shape)
+    assert call(name, g, y, out=out) is out
+    np.testing.assert_array_equal(out, want)
+    for nt in (2, 3):
+        np.testing.assert_array_equal(call(name, g, y, num_threads=nt), want)
+    gi = g.copy()
+    call(name, gi, y, out=gi)
+    np.testing.assert_array_equal(gi, want)
+    yi = y.copy()
+    call(name, g, yi, out=yi)
+    np.testing.assert_array_equal(yi, want)

@@ -25,20 +25,67 @@ static void BFN(row)(const KSET *k, int log_sm, const T *g, const T *y, int64_t 
     }
 }
 
+/* Rows [r0, r1) in order, pipelined: each kernel call writes one row and
+ * reduces the next (row_next kernels), so every row is read from memory once
+ * while the previous result goes out. */
+static void BFN(row_range)(const KSET *k, int log_sm, fss_shape3 sh, fss_view3 G, fss_view3 Y, fss_view3 O,
+                           int64_t r0, int64_t r1, int stream)
+{
+    const T *gb = (const T *)G.data, *yb = (const T *)Y.data;
+    T *ob = (T *)O.data;
+    const int64_t n = sh.n_red;
+#define FSS_BWD_ROW_AT(base, V, r) ((base) + ((r) / sh.n_inner) * (V).s_outer + ((r) % sh.n_inner) * (V).s_inner)
+    const T *g = FSS_BWD_ROW_AT(gb, G, r0), *y = FSS_BWD_ROW_AT(yb, Y, r0);
+    if (log_sm) {
+        T ymax;
+        double s = k->sum_max(g, y, n, &ymax);
+        for (int64_t r = r0; r < r1; ++r) {
+            const int last = r + 1 == r1;
+            const T *gn = last ? NULL : FSS_BWD_ROW_AT(gb, G, r + 1);
+            const T *yn = last ? NULL : FSS_BWD_ROW_AT(yb, Y, r + 1);
+            T ymax_next = ymax;
+            s = k->logsoftmax_row_next(g, y, n, (T)s, ymax, FSS_BWD_ROW_AT(ob, O, r), gn, yn, &ymax_next, stream);
+            g = gn, y = yn, ymax = ymax_next;
+        }
+    } else {
+        double s = k->dot(g, y, n);
+        for (int64_t r = r0; r < r1; ++r) {
+            const int last = r + 1 == r1;
+            const T *gn = last ? NULL : FSS_BWD_ROW_AT(gb, G, r + 1);
+            const T *yn = last ? NULL : FSS_BWD_ROW_AT(yb, Y, r + 1);
+            s = k->softmax_row_next(g, y, n, (T)s, FSS_BWD_ROW_AT(ob, O, r), gn, yn, stream);
+            g = gn, y = yn;
+        }
+    }
+#undef FSS_BWD_ROW_AT
+    if (stream)
+        k->stream_fence();
+}
+
+/* Outputs at least this large (bytes) are written with non-temporal stores
+ * where the ISA has them: they would not stay in the cache anyway, and
+ * streaming them saves reading each output line before writing it. */
+#ifndef FSS_BWD_STREAM_BYTES
+#define FSS_BWD_STREAM_BYTES ((int64_t)4 << 20)
+#endif
+
 static void BFN(rows)(const KSET *k, int log_sm, fss_shape3 sh, fss_view3 G, fss_view3 Y, fss_view3 O, int nt)
 {
     const int64_t rows = sh.n_outer * sh.n_inner;
-    const T *gb = (const T *)G.data, *yb = (const T *)Y.data;
-    T *ob = (T *)O.data;
-#if defined(_OPENMP)
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-#endif
-    for (int64_t r = 0; r < rows; ++r) {
-        const int64_t o = r / sh.n_inner, i = r % sh.n_inner;
-        BFN(row)(k, log_sm, gb + o * G.s_outer + i * G.s_inner, yb + o * Y.s_outer + i * Y.s_inner, sh.n_red,
-                 ob + o * O.s_outer + i * O.s_inner);
+    const int stream = k->has_stream && rows * sh.n_red * (int64_t)sizeof(T) >= FSS_BWD_STREAM_BYTES;
+    if (nt <= 1) {
+        BFN(row_range)(k, log_sm, sh, G, Y, O, 0, rows, stream);
+        return;
     }
-    (void)nt;
+    const int64_t chunk = (rows + nt - 1) / nt;
+#if defined(_OPENMP)
+#pragma omp parallel for num_threads(nt) schedule(static)
+#endif
+    for (int c = 0; c < nt; ++c) {
+        const int64_t lo = (int64_t)c * chunk, hi = lo + chunk < rows ? lo + chunk : rows;
+        if (lo < hi)
+            BFN(row_range)(k, log_sm, sh, G, Y, O, lo, hi, stream);
+    }
 }
 
 /* Columns in super-tiles of up to FSS_BWD_SUPER adjacent columns, walked

@@ -123,7 +123,9 @@ static inline double fss_bwdacc_f64_value(fss_bwdacc_f64 a, fss_bwdacc_f64 b)
     {                                                                                         \
         FSS_BWD_FN_OF(bwd_dot, ts), FSS_BWD_FN_OF(bwd_softmax_row, ts),                       \
             FSS_BWD_FN_OF(bwd_sum_max, ts), FSS_BWD_FN_OF(bwd_logsoftmax_row, ts),            \
-            FSS_BWD_FN_OF(bwd_col_dot, ts), FSS_BWD_FN_OF(bwd_col_apply, ts), 2 * (width)      \
+            FSS_BWD_FN_OF(bwd_softmax_row_next, ts), FSS_BWD_FN_OF(bwd_logsoftmax_row_next, ts), \
+            FSS_BWD_FN_OF(bwd_col_dot, ts), FSS_BWD_FN_OF(bwd_col_apply, ts), 2 * (width),     \
+            FSS_BWD_FN_OF(bwd_stream_fence, ts), FSS_HAVE_STREAM                               \
     }
 
 const fss_bwd_isa_kernels FSS_CAT(fss_bwd_kernels_, FSS_ISA_SUFFIX) = {

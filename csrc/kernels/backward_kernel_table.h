@@ -15,12 +15,20 @@
         /* sum g (returned, double) and *ymax = max y, for logsoftmax_row */                  \
         double (*sum_max)(const T *g, const T *y, int64_t n, T *ymax);                        \
         void (*logsoftmax_row)(const T *g, const T *y, int64_t n, T s, T ymax, T *out);       \
+        /* pipelined rows: this row's elementwise pass and the next row's (gn, yn;   */       \
+        /* NULL: none) reduction in one loop; stream: non-temporal stores */                 \
+        double (*softmax_row_next)(const T *g, const T *y, int64_t n, T s, T *out,            \
+                                   const T *gn, const T *yn, int stream);                    \
+        double (*logsoftmax_row_next)(const T *g, const T *y, int64_t n, T s, T ymax, T *out, \
+                                      const T *gn, const T *yn, T *ymax_next, int stream);   \
         /* up to col_width adjacent columns of a strided reduced axis */                     \
         void (*col_dot)(const T *g, int64_t gs, const T *y, int64_t ys, int64_t n, int64_t w, \
                         double *s);                                                           \
         void (*col_apply)(int log_softmax, const T *g, int64_t gs, const T *y, int64_t ys,    \
                           int64_t n, int64_t w, const T *s, T *out, int64_t os);              \
         int64_t col_width;                                                                    \
+        void (*stream_fence)(void); /* after stream stores */                                 \
+        int has_stream;             /* whether stream stores are non-temporal here */         \
     } fss_bwd_kernels_##TS;
 
 FSS_DECLARE_BWD_SET(float, f32)

@@ -158,6 +158,179 @@ static void FSS_FN(bwd_logsoftmax_row)(const T *g, const T *y, int64_t n, T s, T
         FSS_FN(bwd_lsm_loop)(g, y, n, s, out, 1);
 }
 
+/* ---- pipelined rows: the elementwise pass of one row and the reduction of
+ * the next in one loop, so the next row streams in from memory while this
+ * row's result is written (two half-idle passes become one). The reduction
+ * takes exactly bwd_dot's / bwd_sum_max's steps, and the elementwise pass
+ * exactly bwd_softmax_row's / bwd_lsm_loop's, so a row's result does not
+ * depend on whether it came through here. `stream` (a constant at each call):
+ * full vectors of out go out with non-temporal stores (out aligned to the
+ * vector size); the caller fences. gn == NULL: no next row. ---- */
+
+/* How far ahead (bytes) the next row is prefetched while it is reduced: the
+ * hardware prefetcher restarts at every page, and a row of a few thousand
+ * elements is a page or two. */
+#ifndef FSS_BWD_PREFETCH_BYTES
+#define FSS_BWD_PREFETCH_BYTES 512
+#endif
+
+/* Prefetch the lines ahead of the 2W elements of gn and yn at i (one line per
+ * step when a step covers less than a line). */
+static inline void FSS_FN(bwd_prefetch)(const T *gn, const T *yn, int64_t i)
+{
+    const int64_t ahead = i + FSS_BWD_PREFETCH_BYTES / (int64_t)sizeof(T);
+    const int64_t step = 2 * W * (int64_t)sizeof(T);
+    if (step < 64 && ((ahead * (int64_t)sizeof(T)) & 63) >= step)
+        return;
+    for (int64_t b = 0; b < (step < 64 ? 1 : step / 64); ++b) {
+        fss_prefetch((const char *)(gn + ahead) + 64 * b);
+        fss_prefetch((const char *)(yn + ahead) + 64 * b);
+    }
+}
+
+static inline void FSS_FN(bwd_put)(T *out, V v, int stream)
+{
+    if (stream)
+        VOP(stream)(out, v);
+    else
+        VOP(storeu)(out, v);
+}
+
+/* out[i..i+2W) = y * (g - s) */
+static inline void FSS_FN(bwd_sm_step)(const T *g, const T *y, int64_t i, V vs, T *out, int stream)
+{
+    const V r0 = VOP(mul)(VOP(loadu)(y + i), VOP(sub)(VOP(loadu)(g + i), vs));
+    const V r1 = VOP(mul)(VOP(loadu)(y + i + W), VOP(sub)(VOP(loadu)(g + i + W), vs));
+    FSS_FN(bwd_put)(out + i, r0, stream);
+    FSS_FN(bwd_put)(out + i + W, r1, stream);
+}
+
+static inline double FSS_FN(bwd_softmax_next_body)(const T *g, const T *y, int64_t n, T s, T *out,
+                                                   const T *gn, const T *yn, int stream)
+{
+    const V vs = VOP(set1)(s);
+    BACCT a0 = BACC(zero)(), a1 = BACC(zero)();
+    int64_t i = 0;
+#if defined(BWD_PRODUCT_BLOCK)
+    for (; i + 2 * W * BWD_PRODUCT_BLOCK <= n;) {
+        V f0 = VOP(mul)(VOP(loadu)(gn + i), VOP(loadu)(yn + i));
+        V f1 = VOP(mul)(VOP(loadu)(gn + i + W), VOP(loadu)(yn + i + W));
+        FSS_FN(bwd_sm_step)(g, y, i, vs, out, stream);
+        FSS_FN(bwd_prefetch)(gn, yn, i);
+        i += 2 * W;
+        for (int b = 1; b < BWD_PRODUCT_BLOCK; ++b, i += 2 * W) {
+            FSS_FN(bwd_prefetch)(gn, yn, i);
+            f0 = VOP(fmadd)(VOP(loadu)(gn + i), VOP(loadu)(yn + i), f0);
+            f1 = VOP(fmadd)(VOP(loadu)(gn + i + W), VOP(loadu)(yn + i + W), f1);
+            FSS_FN(bwd_sm_step)(g, y, i, vs, out, stream);
+        }
+        a0 = BACC(add)(a0, f0);
+        a1 = BACC(add)(a1, f1);
+    }
+#endif
+    for (; i + 2 * W <= n; i += 2 * W) {
+        a0 = BACC(addprod)(a0, VOP(loadu)(gn + i), VOP(loadu)(yn + i));
+        a1 = BACC(addprod)(a1, VOP(loadu)(gn + i + W), VOP(loadu)(yn + i + W));
+        FSS_FN(bwd_prefetch)(gn, yn, i);
+        FSS_FN(bwd_sm_step)(g, y, i, vs, out, stream);
+    }
+    for (; i < n; i += W) {
+        a0 = BACC(addprod)(a0, VOP(load_part)(gn + i, n - i, 0), VOP(load_part)(yn + i, n - i, 0));
+        const V r0 = VOP(mul)(VOP(load_part)(y + i, n - i, 0), VOP(sub)(VOP(load_part)(g + i, n - i, 0), vs));
+        VOP(store_part)(out + i, r0, n - i);
+    }
+    return BACC(value)(a0, a1);
+}
+
+/* out = y * (g - s) for this row; returns sum gn * yn of the next row (0
+ * when gn is NULL). */
+static double FSS_FN(bwd_softmax_row_next)(const T *g, const T *y, int64_t n, T s, T *out, const T *gn,
+                                           const T *yn, int stream)
+{
+    if (gn == NULL) {
+        FSS_FN(bwd_softmax_row)(g, y, n, s, out);
+        return 0.0;
+    }
+    if (stream && ((uintptr_t)out % (W * sizeof(T))) == 0)
+        return FSS_FN(bwd_softmax_next_body)(g, y, n, s, out, gn, yn, 1);
+    return FSS_FN(bwd_softmax_next_body)(g, y, n, s, out, gn, yn, 0);
+}
+
+/* out[i..i+2W) = g - exp(y) * s */
+static inline void FSS_FN(bwd_lsm_step)(const T *g, const T *y, int64_t i, V vns, T *out, int clamp,
+                                        int stream)
+{
+    const V y0 = VOP(loadu)(y + i), y1 = VOP(loadu)(y + i + W);
+    const V e0 = clamp ? FSS_FN(bwd_exp)(y0) : VOP(exp_nonpos)(y0);
+    const V e1 = clamp ? FSS_FN(bwd_exp)(y1) : VOP(exp_nonpos)(y1);
+    const V r0 = VOP(fmadd)(e0, vns, VOP(loadu)(g + i));
+    const V r1 = VOP(fmadd)(e1, vns, VOP(loadu)(g + i + W));
+    FSS_FN(bwd_put)(out + i, r0, stream);
+    FSS_FN(bwd_put)(out + i + W, r1, stream);
+}
+
+static inline double FSS_FN(bwd_lsm_next_body)(const T *g, const T *y, int64_t n, T s, T *out, const T *gn,
+                                               const T *yn, T *ymax_next, int clamp, int stream)
+{
+    const V vns = VOP(set1)(-s);
+    BACCT a0 = BACC(zero)(), a1 = BACC(zero)();
+    const V ninf = VOP(set1)(-(T)INFINITY);
+    V m0 = ninf, m1 = ninf;
+    int64_t i = 0;
+#if defined(BWD_PRODUCT_BLOCK)
+    for (; i + 2 * W * BWD_PRODUCT_BLOCK <= n;) {
+        V f0 = VOP(set1)(0), f1 = VOP(set1)(0);
+        for (int b = 0; b < BWD_PRODUCT_BLOCK; ++b, i += 2 * W) {
+            FSS_FN(bwd_prefetch)(gn, yn, i);
+            f0 = VOP(add)(f0, VOP(loadu)(gn + i));
+            f1 = VOP(add)(f1, VOP(loadu)(gn + i + W));
+            m0 = VOP(max)(m0, VOP(loadu)(yn + i));
+            m1 = VOP(max)(m1, VOP(loadu)(yn + i + W));
+            FSS_FN(bwd_lsm_step)(g, y, i, vns, out, clamp, stream);
+        }
+        a0 = BACC(add)(a0, f0);
+        a1 = BACC(add)(a1, f1);
+    }
+#endif
+    for (; i + 2 * W <= n; i += 2 * W) {
+        a0 = BACC(add)(a0, VOP(loadu)(gn + i));
+        a1 = BACC(add)(a1, VOP(loadu)(gn + i + W));
+        m0 = VOP(max)(m0, VOP(loadu)(yn + i));
+        m1 = VOP(max)(m1, VOP(loadu)(yn + i + W));
+        FSS_FN(bwd_prefetch)(gn, yn, i);
+        FSS_FN(bwd_lsm_step)(g, y, i, vns, out, clamp, stream);
+    }
+    for (; i < n; i += W) {
+        a0 = BACC(add)(a0, VOP(load_part)(gn + i, n - i, 0));
+        m0 = VOP(max)(m0, VOP(load_part)(yn + i, n - i, -(T)INFINITY));
+        const V y0 = VOP(load_part)(y + i, n - i, -(T)INFINITY);
+        const V e0 = clamp ? FSS_FN(bwd_exp)(y0) : VOP(exp_nonpos)(y0);
+        VOP(store_part)(out + i, VOP(fmadd)(e0, vns, VOP(load_part)(g + i, n - i, 0)), n - i);
+    }
+    *ymax_next = VOP(hmax)(VOP(max)(m0, m1));
+    return BACC(value)(a0, a1);
+}
+
+/* out = g - exp(y) * s for this row (ymax: its maximum, as for
+ * bwd_logsoftmax_row); returns sum gn of the next row and *ymax_next = max
+ * yn (0 and untouched when gn is NULL). */
+static double FSS_FN(bwd_logsoftmax_row_next)(const T *g, const T *y, int64_t n, T s, T ymax, T *out,
+                                              const T *gn, const T *yn, T *ymax_next, int stream)
+{
+    if (gn == NULL) {
+        FSS_FN(bwd_logsoftmax_row)(g, y, n, s, ymax, out);
+        return 0.0;
+    }
+    const int clamp = !(ymax <= (T)0.5 * BWD_EXP_MAX);
+    if (stream && ((uintptr_t)out % (W * sizeof(T))) == 0)
+        return clamp ? FSS_FN(bwd_lsm_next_body)(g, y, n, s, out, gn, yn, ymax_next, 1, 1)
+                     : FSS_FN(bwd_lsm_next_body)(g, y, n, s, out, gn, yn, ymax_next, 0, 1);
+    return clamp ? FSS_FN(bwd_lsm_next_body)(g, y, n, s, out, gn, yn, ymax_next, 1, 0)
+                 : FSS_FN(bwd_lsm_next_body)(g, y, n, s, out, gn, yn, ymax_next, 0, 0);
+}
+
+static void FSS_FN(bwd_stream_fence)(void) { fss_stream_fence(); }
+
 /* ---- column kernels: the reduced axis is strided (gs, ys, os), up to 2*W
  * adjacent columns are contiguous; vectors run across the columns. ---- */
 

@@ -37,4 +37,15 @@ static inline vd vd_frexp1(vd x, vd *k)
     return _mm256_castsi256_pd(m);
 }
 
+/* Non-temporal (streaming) stores for outputs larger than the cache: p must
+ * be aligned to the vector size (VF_W / VD_W elements); fss_stream_fence()
+ * orders them before the caller returns. */
+#define FSS_HAVE_STREAM 1
+static inline void vf_stream(float *p, vf v) { _mm256_stream_ps(p, v); }
+static inline void vd_stream(double *p, vd v) { _mm256_stream_pd(p, v); }
+static inline void fss_stream_fence(void) { _mm_sfence(); }
+
+/* Software prefetch of the cache line holding p into all levels. */
+static inline void fss_prefetch(const void *p) { _mm_prefetch((const char *)p, _MM_HINT_T0); }
+
 #endif

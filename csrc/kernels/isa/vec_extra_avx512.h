@@ -24,4 +24,12 @@ static inline vd vd_frexp1(vd x, vd *k)
     return _mm512_getmant_pd(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_zero);
 }
 
+/* Non-temporal stores (p aligned to the vector size); see vec_extra_avx2.h. */
+#define FSS_HAVE_STREAM 1
+static inline void vf_stream(float *p, vf v) { _mm512_stream_ps(p, v); }
+static inline void vd_stream(double *p, vd v) { _mm512_stream_pd(p, v); }
+static inline void fss_stream_fence(void) { _mm_sfence(); }
+
+static inline void fss_prefetch(const void *p) { _mm_prefetch((const char *)p, _MM_HINT_T0); }
+
 #endif

@@ -27,4 +27,16 @@ static inline vd vd_frexp1(vd x, vd *k)
         vorrq_u64(vandq_u64(b, vdupq_n_u64(0x000fffffffffffffull)), vdupq_n_u64(0x3ff0000000000000ull)));
 }
 
+/* No streaming store here: plain stores (FSS_HAVE_STREAM stays 0). */
+#define FSS_HAVE_STREAM 0
+static inline void vf_stream(float *p, vf v) { vst1q_f32(p, v); }
+static inline void vd_stream(double *p, vd v) { vst1q_f64(p, v); }
+static inline void fss_stream_fence(void) {}
+
+#if defined(__GNUC__) || defined(__clang__)
+static inline void fss_prefetch(const void *p) { __builtin_prefetch(p); }
+#else
+static inline void fss_prefetch(const void *p) { (void)p; }
+#endif
+
 #endif
