@@ -25,7 +25,7 @@
  * float (at x ~ -5.84) and double, so Horner stays. A 4-entry table of
  * 2^(j/4) (hi + lo, in-lane permutes) with a degree-2 P measured 0.72 ULP
  * but 10% slower on Zen 1 (AVX2): the float loops there are bound by the two
- * FMA pipes, and the permutes and integer scaling overload the other two. */
+ * FMA pipes, and the permutes and integer scaling overload the other two.
  *
  * Measured accuracy, as error against the exact value in ULPs of the result
  * (tests/test_exp_accuracy.py: every 97th float in [-104, 0], and 4*10^5
