@@ -1,6 +1,7 @@
 /* fss_softmax_family: type dispatch in front of the per-type drivers. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -42,18 +43,26 @@
 int fss_softmax_family(fss_op op, fss_dtype dtype, fss_shape3 shape, fss_view3 x, fss_view3 y, double temperature,
                        int num_threads)
 {
+    return fss_softmax_family_causal(op, dtype, shape, x, y, temperature, 0, num_threads);
+}
+
+int fss_softmax_family_causal(fss_op op, fss_dtype dtype, fss_shape3 shape, fss_view3 x, fss_view3 y,
+                              double temperature, int64_t causal_L, int num_threads)
+{
     if (shape.n_outer < 0 || shape.n_inner < 0 || shape.n_red < 0 || x.data == NULL || y.data == NULL)
         return FSS_ERR_ARG;
     if (!(temperature > 0.0) || isinf(temperature))
         return FSS_ERR_ARG;
     if (op != FSS_SOFTMAX && op != FSS_LOG_SOFTMAX && op != FSS_LOGSUMEXP)
         return FSS_ERR_ARG;
+    if (causal_L < 0 || (causal_L > 0 && (shape.n_outer * shape.n_inner) % causal_L != 0))
+        return FSS_ERR_ARG;
     const fss_isa_kernels *k = fss_active_kernels();
     if (dtype == FSS_FLOAT32)
-        return fss_drv_run_f32(k, op, shape, x, y, temperature, num_threads);
+        return fss_drv_run_f32(k, op, shape, x, y, temperature, causal_L, num_threads);
     if (dtype == FSS_FLOAT64)
-        return fss_drv_run_f64(k, op, shape, x, y, temperature, num_threads);
-    if (dtype == FSS_FLOAT16)
+        return fss_drv_run_f64(k, op, shape, x, y, temperature, causal_L, num_threads);
+    if (dtype == FSS_FLOAT16 && causal_L == 0) /* causal float16: the binding computes in float32 */
         return fss_drv_half(op, shape, x, y, temperature, num_threads);
     return FSS_ERR_ARG;
 }

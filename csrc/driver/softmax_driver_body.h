@@ -81,10 +81,19 @@ static T DFN(lse_of)(const fss_isa_kernels *isa, const T *x, int64_t n, int64_t 
  * rounding of x - m); log_softmax and logsumexp sum the compensated ones over
  * the elements below the maximum and count the rest, so log1p(rest) keeps
  * the relative precision an output near 0 needs. */
+static void DFN(row_as)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, int64_t n_plan, T *y);
 static void DFN(row)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, T *y)
 {
+    DFN(row_as)(isa, op, x, n, n, y);
+}
+
+/* DFN(row) with the kernel plan (the register-resident short-row kernel or
+ * the general one) chosen for a row of n_plan >= n elements: a causal row's
+ * prefix is computed as its whole row would be (see DFN(causal)). */
+static void DFN(row_as)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, int64_t n_plan, T *y)
+{
     const KSET *k = &isa->TS;
-    if (n <= k->short_max && k->row_short(op, x, n, y))
+    if (n_plan <= k->short_max && k->row_short(op, x, n, y))
         return;
     T m = k->row_max(x, n);
     double rest = 0.0, count = 0.0;
@@ -310,8 +319,113 @@ static int DFN(gather)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_v
     return FSS_OK;
 }
 
+/* One causal row: x has n elements (stride xs), of which the first nk take
+ * part; y gets n outputs (stride ys; one value for logsumexp), the last
+ * n - nk of them 0 (softmax) or -inf (log_softmax).
+ *
+ * Bit for bit the result of the whole row with elements nk.. set to -inf
+ * (what where= computes). The row kernels fix the association of their sums
+ * by position: pairs of vectors (2W = k->short_max elements) within blocks
+ * of whole pairs, then a tail of single vectors. A pair or block of -inf
+ * adds exact zeros, so the masked row's sums are those of its prefix padded
+ * with -inf to np = nk rounded up to a whole pair (at most n). That padding
+ * changes nothing when the prefix ends in the first vector of its last pair
+ * (nk mod 2W in 1..W: the padded pair adds a zero vector where the unpadded
+ * tail adds nothing) and nothing when it ends on a pair boundary: those
+ * contiguous rows are read straight from x. Otherwise the padded prefix is
+ * built in a working copy: the output row when it is contiguous (its tail
+ * is overwritten afterwards; it may be x itself, in place), else buf (n
+ * elements). The kernel plan (short-row kernel or not) is that of a row of
+ * n elements. tests/test_causal.py checks the equality under every ISA. */
+static void DFN(causal_row)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t xs, int64_t n, int64_t nk,
+                            T temperature, T *y, int64_t ys, T *buf)
+{
+    const int64_t pair = isa->TS.short_max, rem = nk % pair;
+    int64_t np = nk;
+    const T *src = x;
+    if (xs != 1 || temperature != (T)1 || rem > pair / 2) {
+        T *w = op != FSS_LOGSUMEXP && ys == 1 ? y : buf;
+        if (temperature != (T)1) {
+            for (int64_t j = 0; j < nk; ++j)
+                w[j] = x[j * xs] / temperature;
+        } else if (xs == 1) {
+            if (w != x)
+                memcpy(w, x, (size_t)nk * sizeof(T));
+        } else {
+            for (int64_t j = 0; j < nk; ++j)
+                w[j] = x[j * xs];
+        }
+        np = rem == 0 ? nk : nk - rem + pair;
+        if (np > n)
+            np = n;
+        for (int64_t j = nk; j < np; ++j)
+            w[j] = -(T)INFINITY;
+        src = w;
+    }
+    if (op == FSS_LOGSUMEXP) {
+        DFN(row_as)(isa, op, src, np, n, y);
+        return;
+    }
+    if (ys == 1) {
+        DFN(row_as)(isa, op, src, np, n, y);
+    } else {
+        DFN(row_as)(isa, op, src, np, n, buf);
+        for (int64_t j = 0; j < nk; ++j)
+            y[j * ys] = buf[j];
+    }
+    DFN(fill)(y + nk * ys, n - nk, ys, op == FSS_SOFTMAX ? (T)0 : -(T)INFINITY);
+}
+
+/* Causal rows: row r of the (outer x inner) rows, numbered row-major, is
+ * query i = r mod L and uses its first min(i + 1, n) elements. Every layout
+ * and the temperature go through DFN(causal_row); no column kernels (their
+ * columns would have different lengths) and no split of long rows (that
+ * needs fewer rows than threads, and then every prefix is shorter than
+ * L <= rows < 256 elements). Rows are dealt to threads round-robin in small
+ * chunks, since a row's cost grows with i. */
+static int DFN(causal)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, T temperature,
+                       int64_t L, int num_threads)
+{
+    const int64_t rows = sh.n_outer * sh.n_inner, n = sh.n_red;
+    /* elements that take part: per block of L rows, sum over i of min(i + 1, n) */
+    const int64_t per_block = L <= n ? L * (L + 1) / 2 : n * (n + 1) / 2 + (L - n) * n;
+    const int64_t work = rows / L * per_block;
+    const int nt = fss_threads_for(work > rows ? work : rows, rows, num_threads);
+    /* a working row for outputs that are not contiguous rows of y */
+    const int need_buf = op == FSS_LOGSUMEXP || Y.s_red != 1;
+    T *buffers = NULL;
+    if (need_buf) {
+        buffers = (T *)malloc((size_t)(n > 0 ? n : 1) * sizeof(T) * (size_t)nt);
+        if (buffers == NULL)
+            return FSS_ERR_NOMEM;
+    }
+    /* chunks of at least 64 elements' worth of rows (no false sharing of y) */
+    const int64_t chunk = n >= 64 ? 1 : (64 + n - 1) / (n > 0 ? n : 1);
+    const T *xb = (const T *)X.data;
+    T *yb = (T *)Y.data;
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#endif
+    {
+#if defined(_OPENMP)
+        T *buf = buffers ? buffers + (size_t)n * (size_t)omp_get_thread_num() : NULL;
+#pragma omp for schedule(static, chunk)
+#else
+        T *buf = buffers;
+#endif
+        for (int64_t r = 0; r < rows; ++r) {
+            const int64_t o = r / sh.n_inner, i = r % sh.n_inner, q = r % L;
+            DFN(causal_row)(isa, op, xb + o * X.s_outer + i * X.s_inner, X.s_red, n, q < n ? q + 1 : n,
+                            temperature, yb + o * Y.s_outer + i * Y.s_inner, Y.s_red, buf);
+        }
+    }
+    free(buffers);
+    (void)chunk;
+    return FSS_OK;
+}
+
 static int DFN(run)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, double temperature,
-                    int num_threads)
+                    int64_t causal_L, int num_threads)
 {
     const KSET *k = &isa->TS;
     const int64_t rows = sh.n_outer * sh.n_inner;
@@ -321,6 +435,8 @@ static int DFN(run)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh, fss_vi
         X.s_red = Y.s_red = 1;
     if (sh.n_inner <= 1)
         X.s_inner = Y.s_inner = 1;
+    if (causal_L > 0)
+        return DFN(causal)(isa, op, sh, X, Y, (T)temperature, causal_L, num_threads);
     const int64_t work = rows * (sh.n_red > 0 ? sh.n_red : 1);
     const int y_rows_contig = op == FSS_LOGSUMEXP || Y.s_red == 1;
     const int y_cols_contig = op == FSS_LOGSUMEXP || Y.s_inner == 1;

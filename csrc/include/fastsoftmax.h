@@ -36,6 +36,18 @@ enum { FSS_OK = 0, FSS_ERR_NOMEM = -1, FSS_ERR_ARG = -2 };
 int fss_softmax_family(fss_op op, fss_dtype dtype, fss_shape3 shape, fss_view3 x, fss_view3 y,
                        double temperature, int num_threads);
 
+/* fss_softmax_family with a causal mask, as torch.tril / PyTorch's
+ * scaled_dot_product_attention(is_causal=True): the (outer x inner) rows,
+ * numbered row-major (r = outer * n_inner + inner), are query rows of blocks
+ * of causal_L; row r is query i = r mod causal_L and takes part only with its
+ * first min(i + 1, n_red) elements. The others get 0 (softmax) or -inf
+ * (log_softmax) and stay out of the sum; the result is bit for bit that of
+ * the same call on x with those elements set to -inf. causal_L = 0: no mask
+ * (fss_softmax_family); otherwise n_outer * n_inner must be a multiple of
+ * causal_L (else FSS_ERR_ARG). */
+int fss_softmax_family_causal(fss_op op, fss_dtype dtype, fss_shape3 shape, fss_view3 x, fss_view3 y,
+                              double temperature, int64_t causal_L, int num_threads);
+
 /* exp(x) for x <= 0 with the active kernel set's polynomial (for accuracy
  * tests of the exp itself). */
 int fss_exp_nonpos(fss_dtype dtype, const void *x, int64_t n, void *y);

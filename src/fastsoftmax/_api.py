@@ -20,7 +20,15 @@ from ._args import (
     normalize_threads,
     softmax_result_dtype,
 )
-from ._mask import check_temperature, fill_masked, masked_input, where_mask
+from ._mask import (
+    causal_mask,
+    check_causal,
+    check_causal_axes,
+    check_temperature,
+    fill_masked,
+    masked_input,
+    where_mask,
+)
 
 _OP_SOFTMAX = _core.OP_SOFTMAX
 _OP_LOG_SOFTMAX = _core.OP_LOG_SOFTMAX
@@ -28,15 +36,21 @@ _OP_LOGSUMEXP = _core.OP_LOGSUMEXP
 
 
 def _run_one_axis(
-    op: int, x: np.ndarray, y: np.ndarray, axis: int, threads: int, temperature: float = 1.0
+    op: int,
+    x: np.ndarray,
+    y: np.ndarray,
+    axis: int,
+    threads: int,
+    temperature: float = 1.0,
+    causal: bool = False,
 ) -> None:
     """Kernel over one reduced axis; y is x-shaped, or x-shaped without ``axis`` for logsumexp."""
-    if _core.softmax_family(op, x, y, axis, threads, temperature):
+    if _core.softmax_family(op, x, y, axis, threads, temperature, causal):
         return
     # A layout the 3-D view cannot express: compute on C-ordered copies.
     xc = np.array(x, order="C")  # a fresh copy: aligned even when x is not
     yc = np.empty(y.shape, dtype=y.dtype)
-    if not _core.softmax_family(op, xc, yc, axis, threads, temperature):
+    if not _core.softmax_family(op, xc, yc, axis, threads, temperature, causal):
         raise RuntimeError("internal: a C-ordered copy has no 3-D view")
     y[...] = yc
 
@@ -48,10 +62,13 @@ def _run(
     axes: tuple[int, ...],
     threads: int,
     temperature: float = 1.0,
+    causal: bool = False,
 ) -> None:
-    """Kernel over any set of axes: one axis directly, several through a reshape."""
+    """Kernel over any set of axes: one axis directly, several through a reshape.
+
+    causal (one axis, the last; checked by the caller): see _core.softmax_family."""
     if len(axes) == 1:
-        _run_one_axis(op, x, y, axes[0], threads, temperature)
+        _run_one_axis(op, x, y, axes[0], threads, temperature, causal)
         return
     keep = tuple(d for d in range(x.ndim) if d not in axes)
     keep_shape = tuple(x.shape[d] for d in keep)
@@ -97,20 +114,32 @@ def _elementwise(
     num_threads: object,
     temperature: object = 1.0,
     where: object = None,
+    causal: object = False,
 ) -> object:
     name = "softmax" if op == _OP_SOFTMAX else "log_softmax"
     xa = as_input_array(x, "x")
     if xa.dtype.kind == "b":
         raise TypeError(f"x: boolean input is not supported by {name} (as in scipy.special)")
     axes = normalize_axes(axis, xa.ndim)
+    causal = check_causal(causal)
+    if causal:
+        check_causal_axes(xa.ndim, axes, axis, "x")
     threads = normalize_threads(num_threads)
     temp = check_temperature(temperature)
     result_dtype = softmax_result_dtype(xa.dtype)
+    # causal float16 is computed in float32 (the float16 driver has no causal rows)
+    kdt = compute_dtype(result_dtype) if causal else _kernel_dtype(result_dtype)
     mask = None if where is None else where_mask(where, xa.shape)
     if out is not None:
         check_out(out, xa.shape, result_dtype)
+    if causal and kdt is None:
+        # The NumPy path (complex, longdouble) has no causal walker: the mask.
+        tril = causal_mask(xa.shape)
+        mask, causal = (tril if mask is None else mask & tril), False
     if mask is not None:
-        res = _elementwise(op, masked_input(xa, mask, result_dtype), axis, out, num_threads, temp)
+        res = _elementwise(
+            op, masked_input(xa, mask, result_dtype), axis, out, num_threads, temp, None, causal
+        )
         fill_masked(res, mask, 0.0 if op == _OP_SOFTMAX else -np.inf)
         return res
     n_red = 1
@@ -120,7 +149,6 @@ def _elementwise(
         raise ValueError(
             f"x: {name} over a zero-size axis is undefined (the maximum has no identity)"
         )
-    kdt = _kernel_dtype(result_dtype)
 
     if kdt is None:
         impl = _numpy_impl.softmax if op == _OP_SOFTMAX else _numpy_impl.log_softmax
@@ -142,10 +170,10 @@ def _elementwise(
         xk = xk[..., np.newaxis]
     direct = out is not None and out.dtype == kdt and out.shape == xa.shape and out.ndim == xk.ndim
     if direct and (out is x or not np.shares_memory(out, xk)):
-        _run(op, xk, out, axes, threads, temp)
+        _run(op, xk, out, axes, threads, temp, causal)
         return out
     y = np.empty_like(xk, dtype=kdt)
-    _run(op, xk, y, axes, threads, temp)
+    _run(op, xk, y, axes, threads, temp, causal)
     y = y.reshape(xa.shape)
     if out is not None:
         out[...] = y
@@ -163,6 +191,7 @@ def softmax(
     num_threads: int | None = None,
     temperature: float = 1.0,
     where: object = None,
+    causal: bool = False,
 ) -> np.ndarray:
     r"""Softmax of ``x`` along ``axis``: ``exp(x) / sum(exp(x))``, computed stably.
 
@@ -190,6 +219,16 @@ def softmax(
         Broadcastable to ``x``; elements where it is False do not enter the
         sum and get probability 0. A fully masked row gives zeros, not NaN
         (as ``jax.nn.softmax``). Costs one temporary of ``x``'s size.
+    causal : bool, optional
+        True: a causal (lower-triangular) mask over the last two axes (L, S),
+        as ``torch.tril`` or PyTorch's ``scaled_dot_product_attention(...,
+        is_causal=True)``: element ``(..., i, j)`` takes part iff ``j <= i``
+        (top-left aligned, ``np.tril(np.ones((L, S), bool))``). Needs
+        ``x.ndim >= 2`` and ``axis=-1``. Masked elements get probability 0, exactly
+        as ``where=np.tril(np.ones((L, S), bool))`` gives (bit for bit on
+        C-contiguous input), but no mask is built and row ``i`` reads only
+        its first ``min(i + 1, S)`` elements. Combines with ``where`` (both
+        must keep an element) and ``temperature``.
 
     Returns
     -------
@@ -203,11 +242,11 @@ def softmax(
     >>> softmax(np.array([1.0, 2.0, 3.0]))
     array([0.09003057, 0.24472847, 0.66524096])
     """
-    if out is None and where is None and _is_one(temperature):
+    if out is None and where is None and _is_one(temperature) and causal is False:
         y = _core.fast_call(_OP_SOFTMAX, x, axis, num_threads)
         if y is not None:
             return y
-    return _elementwise(_OP_SOFTMAX, x, axis, out, num_threads, temperature, where)
+    return _elementwise(_OP_SOFTMAX, x, axis, out, num_threads, temperature, where, causal)
 
 
 def log_softmax(
@@ -218,6 +257,7 @@ def log_softmax(
     num_threads: int | None = None,
     temperature: float = 1.0,
     where: object = None,
+    causal: bool = False,
 ) -> np.ndarray:
     r"""Logarithm of the softmax, ``x - logsumexp(x)``, accurate near 0.
 
@@ -240,6 +280,16 @@ def log_softmax(
     where : array_like of bool, optional
         Broadcastable to ``x``; masked-out elements do not enter the sum and
         get -inf; a fully masked row gives -inf, not NaN.
+    causal : bool, optional
+        True: a causal (lower-triangular) mask over the last two axes (L, S),
+        as ``torch.tril`` or PyTorch's ``scaled_dot_product_attention(...,
+        is_causal=True)``: element ``(..., i, j)`` takes part iff ``j <= i``
+        (top-left aligned, ``np.tril(np.ones((L, S), bool))``). Needs
+        ``x.ndim >= 2`` and ``axis=-1``. Masked elements get -inf, exactly
+        as ``where=np.tril(np.ones((L, S), bool))`` gives (bit for bit on
+        C-contiguous input), but no mask is built and row ``i`` reads only
+        its first ``min(i + 1, S)`` elements. Combines with ``where`` (both
+        must keep an element) and ``temperature``.
 
     Returns
     -------
@@ -253,11 +303,11 @@ def log_softmax(
     >>> log_softmax(np.array([1000.0, 1.0]))
     array([   0., -999.])
     """
-    if out is None and where is None and _is_one(temperature):
+    if out is None and where is None and _is_one(temperature) and causal is False:
         y = _core.fast_call(_OP_LOG_SOFTMAX, x, axis, num_threads)
         if y is not None:
             return y
-    return _elementwise(_OP_LOG_SOFTMAX, x, axis, out, num_threads, temperature, where)
+    return _elementwise(_OP_LOG_SOFTMAX, x, axis, out, num_threads, temperature, where, causal)
 
 
 def _lse_dtype(a: np.ndarray, b: object) -> np.dtype:
@@ -278,6 +328,7 @@ def logsumexp(
     out: np.ndarray | None = None,
     num_threads: int | None = None,
     where: object = None,
+    causal: bool = False,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     r"""``log(sum(b * exp(a)))`` along ``axis``, without overflow and accurate near 0.
 
@@ -305,6 +356,14 @@ def logsumexp(
     where : array_like of bool, optional
         Broadcastable to ``a``; masked-out elements do not enter the sum; a
         fully masked reduction gives -inf.
+    causal : bool, optional
+        True: a causal mask over the last two axes (L, S) of ``a`` (needs
+        ``a.ndim >= 2`` and ``axis=-1``): result ``[..., i]`` is the
+        logsumexp of ``a[..., i, :i + 1]``, exactly as
+        ``where=np.tril(np.ones((L, S), bool))`` gives (bit for bit on
+        C-contiguous input) without building the mask. Combines with
+        ``where`` and ``keepdims``; with ``b`` or ``return_sign`` it takes
+        the ``where`` route.
 
     Returns
     -------
@@ -325,11 +384,15 @@ def logsumexp(
         and not return_sign
         and out is None
         and where is None
+        and causal is False
     ):
         y = _core.fast_call(_OP_LOGSUMEXP, a, axis, num_threads)
         if y is not None:
             return y
     aa = as_input_array(a, "a")
+    causal = check_causal(causal)
+    if causal and aa.ndim < 2:
+        check_causal_axes(aa.ndim, (), axis, "a")
     if where is not None:
         aa = masked_input(aa, where_mask(where, aa.shape), _lse_dtype(aa, None))
     if b is not None and not isinstance(b, int | float | complex):
@@ -348,6 +411,8 @@ def logsumexp(
             ) from None
         aa = np.broadcast_to(aa, shape)
     axes = normalize_axes(axis, aa.ndim)
+    if causal:
+        check_causal_axes(aa.ndim, axes, axis, "a")
     kept_shape = tuple(1 if d in axes else n for d, n in enumerate(aa.shape))
     res_shape = (
         kept_shape if keepdims else tuple(n for d, n in enumerate(aa.shape) if d not in axes)
@@ -355,7 +420,12 @@ def logsumexp(
     if out is not None:
         check_out(out, res_shape, dt)
 
-    kdt = _kernel_dtype(dt)
+    # causal float16 is computed in float32 (the float16 driver has no causal rows)
+    kdt = compute_dtype(dt) if causal else _kernel_dtype(dt)
+    if causal and (b is not None or kdt is None or return_sign):
+        # The NumPy path has no causal walker: the mask, as where= does it.
+        aa = masked_input(aa, causal_mask(aa.shape), _lse_dtype(aa, None))
+        causal = False
     if b is not None or kdt is None or return_sign or aa.size == 0:
         res, sgn = _lse_numpy(aa, b, axes, dt, kdt, return_sign, kept_shape)
     else:
@@ -364,7 +434,7 @@ def logsumexp(
             axes = (ak.ndim,)
             ak = ak[..., np.newaxis]
         y = np.empty(tuple(n for d, n in enumerate(ak.shape) if d not in axes), dtype=kdt)
-        _run(_OP_LOGSUMEXP, ak, y, axes, threads)
+        _run(_OP_LOGSUMEXP, ak, y, axes, threads, causal=causal)
         res, sgn = y.reshape(kept_shape), None
         if dt != kdt:
             res = res.astype(dt)

@@ -33,6 +33,9 @@ cdef extern from "fastsoftmax.h" nogil:
     int FSS_ERR_NOMEM
     int fss_softmax_family(fss_op op, fss_dtype dtype, fss_shape3 shape, fss_view3 x, fss_view3 y,
                            double temperature, int num_threads)
+    int fss_softmax_family_causal(fss_op op, fss_dtype dtype, fss_shape3 shape, fss_view3 x,
+                                  fss_view3 y, double temperature, int64_t causal_L,
+                                  int num_threads)
     int fss_exp_nonpos(fss_dtype dtype, const void *x, int64_t n, void *y)
     int fss_half_convert(int to_half, const void *src, int64_t n, void *dst)
     void fss_runtime_init()
@@ -54,7 +57,7 @@ OP_LOGSUMEXP = FSS_LOGSUMEXP
 # ---- strided 3-D views ------------------------------------------------------
 
 cdef bint _views(int k, cnp.PyArrayObject **arrs, bint *keeps, int axis,
-                 fss_shape3 *sh, fss_view3 *views) noexcept:
+                 fss_shape3 *sh, fss_view3 *views, bint keep_order=False) noexcept:
     """Describe k arrays reduced over ``axis`` as (outer, inner, reduced) views.
 
     arrs[0] gives the shape; an array with keeps[j] has that shape, one
@@ -64,6 +67,10 @@ cdef bint _views(int k, cnp.PyArrayObject **arrs, bint *keeps, int axis,
     strides chain in every array (always for C- or F-contiguous arrays).
     Returns False when the layout needs a copy (more than two non-mergeable
     axes, unaligned data, strides that are not whole elements).
+    keep_order: merge the non-reduced axes in their own order, without
+    sorting them by stride first, so that the rows, numbered
+    outer * n_inner + inner, come in C order of those axes (the causal mask
+    finds each row's query index from that number).
     """
     cdef cnp.ndarray first = <cnp.ndarray>arrs[0], arr
     cdef int nd = cnp.PyArray_NDIM(first), d, a, j, q, nm = 0
@@ -94,7 +101,7 @@ cdef bint _views(int k, cnp.PyArrayObject **arrs, bint *keeps, int axis,
         nm += 1
     # Largest stride of arrs[0] first (a stable insertion sort), then merge
     # neighbours whose strides chain in every array.
-    for q in range(1, nm):
+    for q in range(1, nm if not keep_order else 0):
         tn = dn[q]
         for a in range(k):
             ts[a] = ds[a][q]
@@ -147,14 +154,15 @@ cdef bint _views(int k, cnp.PyArrayObject **arrs, bint *keeps, int axis,
 
 
 cdef inline bint _view3(cnp.ndarray x, cnp.ndarray y, int axis, bint y_keeps_axis,
-                        fss_shape3 *sh, fss_view3 *xv, fss_view3 *yv) noexcept:
+                        fss_shape3 *sh, fss_view3 *xv, fss_view3 *yv,
+                        bint keep_order=False) noexcept:
     """x and y (x's shape, or without ``axis`` when not y_keeps_axis) as views."""
     cdef cnp.PyArrayObject *arrs[2]
     cdef bint keeps[2]
     cdef fss_view3 views[2]
     arrs[0], arrs[1] = <cnp.PyArrayObject *>x, <cnp.PyArrayObject *>y
     keeps[0], keeps[1] = True, y_keeps_axis
-    if not _views(2, arrs, keeps, axis, sh, views):
+    if not _views(2, arrs, keeps, axis, sh, views, keep_order):
         return False
     xv[0], yv[0] = views[0], views[1]
     return True
@@ -184,10 +192,11 @@ def strided_views(list arrays, int axis):
 
 
 cdef int _run(int op, fss_dtype dt, fss_shape3 sh, fss_view3 xv, fss_view3 yv,
-              double temperature, int num_threads) except -1:
+              double temperature, int num_threads, int64_t causal_L=0) except -1:
     cdef int rc
     with nogil:
-        rc = fss_softmax_family(<fss_op>op, dt, sh, xv, yv, temperature, num_threads)
+        rc = fss_softmax_family_causal(<fss_op>op, dt, sh, xv, yv, temperature, causal_L,
+                                       num_threads)
     if rc == FSS_ERR_NOMEM:
         raise MemoryError("fastsoftmax: could not allocate a row buffer")
     if rc != FSS_OK:
@@ -211,22 +220,31 @@ cdef inline int _kernel_dtype(cnp.ndarray x) noexcept:
 
 
 def softmax_family(int op, cnp.ndarray x, cnp.ndarray y, int axis, int num_threads,
-                   double temperature=1.0) -> bool:
+                   double temperature=1.0, bint causal=False) -> bool:
     """Run one softmax-family kernel of x / temperature over ``axis`` into y.
 
     x and y share a float32/float64/float16 dtype (checked by the caller); y has x's
     shape (softmax, log_softmax) or x's shape without ``axis`` (logsumexp);
-    temperature is finite and > 0 (checked by the caller). Returns False,
-    having done nothing, when the layout needs a copy first.
+    temperature is finite and > 0 (checked by the caller). causal: ``axis``
+    is the last of x's ndim >= 2 axes (checked by the caller) and element
+    (..., i, j) takes part only where j <= i. Returns False, having done
+    nothing, when the layout needs a copy first.
     """
     cdef fss_shape3 sh
     cdef fss_view3 xv, yv
     cdef int dt = _kernel_dtype(x)
+    cdef int64_t causal_L = 0
     if dt < 0 or cnp.PyArray_TYPE(y) != cnp.PyArray_TYPE(x):
         raise TypeError(f"internal: unsupported kernel dtypes {x.dtype}, {y.dtype}")
-    if not _view3(x, y, axis, op != FSS_LOGSUMEXP, &sh, &xv, &yv):
+    if causal:
+        if x.ndim < 2 or axis != x.ndim - 1:
+            raise ValueError("internal: causal needs the last axis of an ndim >= 2 array")
+        causal_L = x.shape[x.ndim - 2]
+        if causal_L == 0:
+            return True  # no rows
+    if not _view3(x, y, axis, op != FSS_LOGSUMEXP, &sh, &xv, &yv, causal):
         return False
-    _run(op, <fss_dtype>dt, sh, xv, yv, temperature, num_threads)
+    _run(op, <fss_dtype>dt, sh, xv, yv, temperature, num_threads, causal_L)
     return True
 
 

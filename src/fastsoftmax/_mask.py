@@ -1,4 +1,4 @@
-"""The ``where=`` and ``temperature=`` options of the softmax family.
+"""The ``where=``, ``temperature=`` and ``causal=`` options of the softmax family.
 
 ``where`` follows jax.nn: masked elements do not enter the sum, get
 probability 0 (log-probability -inf), and a fully masked row gives zeros
@@ -6,7 +6,10 @@ probability 0 (log-probability -inf), and a fully masked row gives zeros
 replacing masked elements with -inf in one temporary of the input's size
 (which also keeps a masked NaN out of its row) and writing the masked
 outputs afterwards. ``temperature`` needs no temporary: the kernels divide
-each row by it on the way in."""
+each row by it on the way in. ``causal`` needs no mask either: the C driver
+gives row (..., i, :) its first i + 1 elements; only the NumPy paths
+(complex, longdouble, logsumexp's b= and return_sign=) build the mask
+(``causal_mask``) and take the ``where`` route."""
 
 from __future__ import annotations
 
@@ -47,3 +50,29 @@ def masked_input(x: np.ndarray, mask: np.ndarray, dtype: np.dtype) -> np.ndarray
 def fill_masked(y: np.ndarray, mask: np.ndarray, value: float) -> None:
     """Write ``value`` where ``mask`` is False (the masked-out outputs)."""
     np.copyto(y, y.dtype.type(value), where=~mask)
+
+
+def check_causal(causal: object) -> bool:
+    """``causal`` as a bool, or a TypeError naming it."""
+    if not isinstance(causal, bool | np.bool_):
+        raise TypeError(f"causal: expected a bool, got {causal!r}")
+    return bool(causal)
+
+
+def check_causal_axes(ndim: int, axes: tuple[int, ...], axis: object, name: str) -> None:
+    """causal=True needs ndim >= 2 and the last axis as the (only) reduced axis."""
+    if ndim < 2:
+        raise ValueError(
+            f"causal: causal=True needs {name} with ndim >= 2 (its last two axes are "
+            f"queries and keys), got {name}.ndim={ndim}"
+        )
+    if axes != (ndim - 1,):
+        raise ValueError(
+            f"causal: causal=True reduces over the last axis only (axis=-1), got axis={axis!r}"
+        )
+
+
+def causal_mask(shape: tuple[int, ...]) -> np.ndarray:
+    """The causal mask as a boolean array broadcast to ``shape``: ``np.tril`` of
+    the last two axes (element (..., i, j) kept iff j <= i)."""
+    return np.broadcast_to(np.tri(shape[-2], shape[-1], dtype=bool), shape)
