@@ -68,7 +68,7 @@ static double FFN(row)(const KSET *k, const fss_focal_args *a, int64_t i)
         const double K = wt * (at * F);
         const double r = a->grad_scale;
         const double et = (double)y[t];
-        k->row_scale(y, n, (T)(r * K / S));
+        k->row_scale(y, n, (T)(r * K / S), 0);
         const double gt = zt == (double)m ? -K * rest / S : K * et / S - K; /* K (p_t - 1) */
         y[t] = (T)(r * gt);
     }

@@ -76,6 +76,15 @@ static T DFN(lse_of)(const fss_isa_kernels *isa, const T *x, int64_t n, int64_t 
     return (T)lse;
 }
 
+/* 1/s as T's hi + lo, for row_scale / col_scale */
+static void DFN(recip)(double s, T *hi, T *lo)
+{
+    double h, l;
+    fss_recip_split(s, &h, &l);
+    *hi = (T)h;
+    *lo = (T)((h - (double)*hi) + l);
+}
+
 /* One contiguous row (x and y may be the same memory).
  * softmax divides by the plain sum of all exponentials (its bound allows the
  * rounding of x - m); log_softmax and logsumexp sum the compensated ones over
@@ -115,7 +124,9 @@ static void DFN(row_as)(const fss_isa_kernels *isa, fss_op op, const T *x, int64
         return;
     }
     if (op == FSS_SOFTMAX) {
-        k->row_scale(y, n, (T)(1.0 / rest));
+        T hi, lo;
+        DFN(recip)(rest, &hi, &lo);
+        k->row_scale(y, n, hi, lo);
         return;
     }
     rest += count - 1.0; /* other elements equal to the max each add exactly 1 */
@@ -209,8 +220,10 @@ static void DFN(split_rows)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh
                 if (t == 0)
                     DFN(row)(isa, op, x, n, y);
             } else if (op == FSS_SOFTMAX) {
+                T hi, lo;
+                DFN(recip)(rest, &hi, &lo);
                 if (len > 0)
-                    k->row_scale(y + b, len, (T)(1.0 / rest));
+                    k->row_scale(y + b, len, hi, lo);
             } else if (op == FSS_LOG_SOFTMAX) {
                 if (len > 0)
                     k->row_logsub(x + b, len, m, (T)log1p(rest), y + b);
@@ -228,7 +241,7 @@ static void DFN(split_rows)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh
 static void DFN(col_tile)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, int64_t xs, int64_t w, T *y,
                           int64_t ys, int64_t y_col_stride)
 {
-    T m[FSS_COL_MAX], aux[FSS_COL_MAX];
+    T m[FSS_COL_MAX], aux[FSS_COL_MAX], aux_lo[FSS_COL_MAX];
     double rest[FSS_COL_MAX], count[FSS_COL_MAX];
     const KSET *k = &isa->TS;
     k->col_stats(x, n, xs, w, m, rest, count, op == FSS_SOFTMAX ? y : NULL, ys, op != FSS_SOFTMAX);
@@ -238,15 +251,17 @@ static void DFN(col_tile)(const fss_isa_kernels *isa, fss_op op, const T *x, int
         if (!ok) {
             m[j] = DFN(special_max)(x + j, n, xs, isnan(rest[j]) ? (T)NAN : m[j]);
         }
-        if (op == FSS_SOFTMAX)
-            aux[j] = ok ? (T)(1.0 / (1.0 + r)) : (T)NAN;
+        if (op == FSS_SOFTMAX && ok)
+            DFN(recip)(1.0 + r, &aux[j], &aux_lo[j]);
+        else if (op == FSS_SOFTMAX)
+            aux[j] = (T)NAN, aux_lo[j] = 0;
         else if (op == FSS_LOG_SOFTMAX)
             aux[j] = ok ? (T)log1p(r) : 0;
         else
             y[j * y_col_stride] = ok ? DFN(lse_of)(isa, x + j, n, xs, m[j], r) : m[j];
     }
     if (op == FSS_SOFTMAX)
-        k->col_scale(y, n, ys, w, aux);
+        k->col_scale(y, n, ys, w, aux, aux_lo);
     else if (op == FSS_LOG_SOFTMAX)
         k->col_logsub(x, n, xs, w, m, aux, y, ys);
 }

@@ -101,7 +101,7 @@ static double XFN(row)(const KSET *k, const fss_xent_args *a, int64_t i, T *scra
             if (eps > 0.0)
                 k->row_scalesub(y, n, (T)(r * coef / S), (T)(r * eps / (double)n), NULL, w);
             else
-                k->row_scale(y, n, (T)(r * coef / S));
+                k->row_scale(y, n, (T)(r * coef / S), 0);
             double gt;
             if (zt == (double)m) /* p_t - 1 = -rest / S, without cancellation */
                 gt = eps / (double)n * (a->weight_sum - wt) - coef * rest / S;

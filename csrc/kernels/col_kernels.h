@@ -84,17 +84,21 @@ static void FSS_FN(col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *r
     }
 }
 
-static void FSS_FN(col_scale)(T *y, int64_t n, int64_t ys, int64_t w, const T *restrict s)
+/* y *= s + s_lo per column, one rounding (as row_scale) */
+static void FSS_FN(col_scale)(T *y, int64_t n, int64_t ys, int64_t w, const T *restrict s, const T *restrict s_lo)
 {
     const int64_t nv = (w + W - 1) / W;
-    V sv[FSS_COL_VECS];
-    for (int64_t v = 0; v < nv; ++v)
+    V sv[FSS_COL_VECS], lv[FSS_COL_VECS];
+    for (int64_t v = 0; v < nv; ++v) {
         sv[v] = VOP(loadu)(s + v * W);
+        lv[v] = VOP(loadu)(s_lo + v * W);
+    }
     for (int64_t i = 0; i < n; ++i) {
         T *row = y + i * ys;
-        for (int64_t v = 0; v < nv; ++v)
-            FSS_FN(col_store)(row + v * W, VOP(mul)(FSS_FN(col_load)(row + v * W, w - v * W, 0), sv[v]),
-                              w - v * W);
+        for (int64_t v = 0; v < nv; ++v) {
+            const V e = FSS_FN(col_load)(row + v * W, w - v * W, 0);
+            FSS_FN(col_store)(row + v * W, VOP(fmadd)(e, sv[v], VOP(mul)(e, lv[v])), w - v * W);
+        }
     }
 }
 

@@ -18,7 +18,7 @@
         T (*row_max)(const T *x, int64_t n);                                                 \
         /* sum of exp(x - m) over all elements, each stored to e_out (may alias x) */      \
         double (*row_expsum)(const T *x, int64_t n, T m, T *e_out);                         \
-        void (*row_scale)(T *y, int64_t n, T s);                   /* y *= s */              \
+        void (*row_scale)(T *y, int64_t n, T s, T s_lo);  /* y *= s + s_lo */              \
         void (*row_expscale)(const T *x, int64_t n, T m, T s, T *y); /* y = exp(x-m)*s */   \
         void (*row_logsub)(const T *x, int64_t n, T m, T L, T *y);   /* y = (x-m) - L */    \
         /* Up to col_width adjacent columns of a strided reduced axis (row stride rs,        \
@@ -26,7 +26,7 @@
          * comp: exponentials compensated for the rounding of x - m (as row_sumexp_c) */      \
         void (*col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *m, double *rest, \
                           double *count, T *e_out, int64_t es, int comp);                   \
-        void (*col_scale)(T *y, int64_t n, int64_t ys, int64_t w, const T *s);              \
+        void (*col_scale)(T *y, int64_t n, int64_t ys, int64_t w, const T *s, const T *s_lo); \
         void (*col_logsub)(const T *x, int64_t n, int64_t rs, int64_t w, const T *m,        \
                            const T *L, T *y, int64_t ys);                                   \
         int64_t col_width;                                                                   \

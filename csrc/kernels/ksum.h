@@ -17,4 +17,14 @@ static inline void fss_ksum_add(fss_ksum *k, double v)
 }
 static inline double fss_ksum_value(const fss_ksum *k) { return k->sum + k->comp; }
 
+/* 1/s as hi + lo (lo from the exact residual 1 - s*hi): scaling by both,
+ * y*hi + y*lo with one rounding, multiplies by 1/s within half an ULP of
+ * the result, where y*(1/s rounded) can be off by a whole ULP. */
+static inline void fss_recip_split(double s, double *hi, double *lo)
+{
+    const double inv = 1.0 / s;
+    *hi = inv;
+    *lo = fma(-s, inv, 1.0) * inv;
+}
+
 #endif

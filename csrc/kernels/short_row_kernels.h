@@ -38,13 +38,16 @@ static int FSS_FN(row_short)(int op, const T *x, int64_t n, T *y)
         return 0;
     const double r = rest + (count - 1.0);
     if (op == 0) {
-        const V s = VOP(set1)((T)(1.0 / (1.0 + r)));
+        double hi, lo;
+        fss_recip_split(1.0 + r, &hi, &lo);
+        const V s = VOP(set1)((T)hi), sl = VOP(set1)((T)((hi - (double)(T)hi) + lo));
+        const V y0 = VOP(fmadd)(e0, s, VOP(mul)(e0, sl)), y1 = VOP(fmadd)(e1, s, VOP(mul)(e1, sl));
         if (n >= W)
-            VOP(storeu)(y, VOP(mul)(e0, s));
+            VOP(storeu)(y, y0);
         else
-            VOP(store_part)(y, VOP(mul)(e0, s), n);
+            VOP(store_part)(y, y0, n);
         if (n > W)
-            VOP(store_part)(y + W, VOP(mul)(e1, s), n - W);
+            VOP(store_part)(y + W, y1, n - W);
     } else if (op == 1) {
         const V L = VOP(set1)((T)log1p(r));
         const V y0 = VOP(sub)(VOP(sub)(x0, vm), L), y1 = VOP(sub)(VOP(sub)(x1, vm), L);
