@@ -20,6 +20,7 @@
 /* float terms are summed in double: the block only bounds the vector
  * accumulators' own growth */
 #define FSS_SUM_BLOCK 4096
+#define FSS_EXPSUM_BLOCK 4096
 #define FSS_SUM_PAIRS 1
 #include "softmax_kernels.h"
 #include "xent_kernels.h"
@@ -34,6 +35,7 @@
 #undef ACCT
 #undef ACC
 #undef FSS_SUM_BLOCK
+#undef FSS_EXPSUM_BLOCK
 #undef FSS_SUM_PAIRS
 
 #define T double
@@ -45,10 +47,12 @@
 #define ACCT vdacc
 #define ACC(op) vdacc_##op
 /* double terms are summed in double: small blocks keep each lane's partial
- * sum short (8 terms per accumulator lane), the compensated sum across
- * blocks does the rest. 16 terms per lane (blocks of 32 * VD_W) left the
- * scalar flavour's softmax of a 33-element row 1 ULP over its bound. */
-#define FSS_SUM_BLOCK (16 * VD_W)
+ * sum short (16 terms per accumulator lane), the compensated sum across
+ * blocks does the rest */
+#define FSS_SUM_BLOCK (32 * VD_W)
+/* row_expsum compensates every lane itself: its blocks only bound the
+ * lanes' growth */
+#define FSS_EXPSUM_BLOCK (128 * VD_W)
 #define FSS_SUM_PAIRS 0
 #include "softmax_kernels.h"
 #include "xent_kernels.h"
@@ -63,6 +67,7 @@
 #undef ACCT
 #undef ACC
 #undef FSS_SUM_BLOCK
+#undef FSS_EXPSUM_BLOCK
 #undef FSS_SUM_PAIRS
 
 #define FSS_FN_OF(name, ts) FSS_CAT(FSS_CAT(fss_##name##_, ts), FSS_CAT(_, FSS_ISA_SUFFIX))

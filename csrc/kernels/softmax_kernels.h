@@ -25,21 +25,26 @@ static T FSS_FN(row_max)(const T *restrict x, int64_t n)
 /* Sum of exp(x - m) over the whole row, exponentials stored to e_out (may
  * alias x): what softmax needs, which divides by the sum and so has no use
  * for row_sumexp_c's exact counting of the maximum's terms (xent_kernels.h).
- * Double: two accumulators, so each lane of a block sums 16 terms (the bound
- * of the double softmax needs that; one accumulator measured 1-2 ULP over it,
- * and one accumulator of pair sums 1 ULP over). Float terms are summed in
- * double; adding pairs in float first keeps the float bounds of
- * tests/test_accuracy.py. */
+ * Float: terms summed in double (29 spare bits), pairs added in float first
+ * (halves the widening work, 12% of this loop on Zen 1; at most one rounding
+ * of a float relative to the row sum). Double: two accumulators, each lane
+ * compensated by Fast2Sum, which needs the accumulator at least as large as
+ * the term: lanes start at 1 (every term is <= 1) and the 1 comes off
+ * exactly at the end. Plain double lane sums measured up to ~3 ULP of error
+ * in the sum, a whole softmax bound's worth (tests/test_accuracy.py,
+ * test_every_row_length_to_80); this costs ~4% of the loop on Zen 1. */
 static double FSS_FN(row_expsum)(const T *x, int64_t n, T m, T *e_out)
 {
     const V vm = VOP(set1)(m);
     fss_ksum total = { 0.0, 0.0 };
     int64_t i = 0;
     while (i < n) {
-        const int64_t block_end = n - i > FSS_SUM_BLOCK ? i + FSS_SUM_BLOCK : n;
-        ACCT a0 = ACC(zero)(), a1 = ACC(zero)();
-#if !FSS_SUM_PAIRS
-        ACCT c0 = ACC(zero)(), c1 = ACC(zero)();
+        const int64_t block_end = n - i > FSS_EXPSUM_BLOCK ? i + FSS_EXPSUM_BLOCK : n;
+#if FSS_SUM_PAIRS
+        ACCT a0 = ACC(zero)();
+#else
+        const V one = VOP(set1)(1), zero = VOP(set1)(0);
+        V a0 = one, a1 = one, c0 = zero, c1 = zero;
 #endif
         for (; i + 2 * W <= block_end; i += 2 * W) {
             const V e0 = VOP(exp_nonpos)(VOP(sub)(VOP(loadu)(x + i), vm));
@@ -47,17 +52,12 @@ static double FSS_FN(row_expsum)(const T *x, int64_t n, T m, T *e_out)
             const V e1 = VOP(exp_nonpos)(VOP(sub)(VOP(loadu)(x + i + W), vm));
             VOP(storeu)(e_out + i + W, e1);
 #if FSS_SUM_PAIRS
-            /* float: the pair is added in T before widening (as row_sumexp_c):
-             * the terms are >= 0, so this costs at most one rounding of T
-             * relative to the row sum, and halves the widening work (12% of
-             * this loop on Zen 1) */
             a0 = ACC(add)(a0, VOP(add)(e0, e1));
 #else
-            /* double: every lane compensated (Fast2Sum): plain lane sums
-             * measured up to 3.5 ULP of error, a whole softmax bound's worth;
-             * the adds ride on pipes the exponential leaves idle */
-            ACC(cadd)(&a0, &c0, e0);
-            ACC(cadd)(&a1, &c1, e1);
+            const V t0 = VOP(add)(a0, e0), t1 = VOP(add)(a1, e1);
+            c0 = VOP(add)(c0, VOP(sub)(e0, VOP(sub)(t0, a0)));
+            c1 = VOP(add)(c1, VOP(sub)(e1, VOP(sub)(t1, a1)));
+            a0 = t0, a1 = t1;
 #endif
         }
         for (; i < block_end; i += W) {
@@ -67,12 +67,16 @@ static double FSS_FN(row_expsum)(const T *x, int64_t n, T m, T *e_out)
 #if FSS_SUM_PAIRS
             a0 = ACC(add)(a0, e0);
 #else
-            ACC(cadd)(&a0, &c0, e0);
+            const V t0 = VOP(add)(a0, e0);
+            c0 = VOP(add)(c0, VOP(sub)(e0, VOP(sub)(t0, a0)));
+            a0 = t0;
 #endif
         }
-        fss_ksum_add(&total, ACC(hsum)(ACC(merge)(a0, a1)));
-#if !FSS_SUM_PAIRS
-        fss_ksum_add(&total, ACC(hsum)(ACC(merge)(c0, c1)));
+#if FSS_SUM_PAIRS
+        fss_ksum_add(&total, ACC(hsum)(a0));
+#else
+        fss_ksum_add(&total, VOP(hsum)(VOP(add)(VOP(sub)(a0, one), VOP(sub)(a1, one))));
+        fss_ksum_add(&total, VOP(hsum)(VOP(add)(c0, c1)));
 #endif
     }
     return fss_ksum_value(&total);
