@@ -360,3 +360,17 @@ def test_threads_do_not_change_result(rng):
     many = fs.cross_entropy(x, t, return_grad=True, num_threads=4, reduction="none")
     np.testing.assert_array_equal(one[0], many[0])
     np.testing.assert_array_equal(one[1], many[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_class_reversed_rows(dtype):
+    """A row stride of exactly -1 element ((N, 1) logits read backwards) once
+    collided with the binding's error value (found by the fuzzer)."""
+    x = np.linspace(-3, 3, 16).astype(dtype).reshape(16, 1)[::-1]
+    target = np.zeros(16, np.int64)
+    loss, grad = fs.cross_entropy(x, target, return_grad=True, reduction="none")
+    np.testing.assert_array_equal(loss, np.zeros(16, dtype))
+    np.testing.assert_array_equal(grad, np.zeros((16, 1), dtype))
+    out = np.full((16, 1), np.nan, dtype)[::-1]
+    fs.cross_entropy(x, target, return_grad=True, grad_out=out)
+    np.testing.assert_array_equal(out, np.zeros((16, 1), dtype))

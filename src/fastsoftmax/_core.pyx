@@ -405,7 +405,7 @@ cdef extern from "fastsoftmax.h" nogil:
     int fss_cross_entropy(const fss_xent_args *args, double *loss_sum, int num_threads)
 
 
-cdef int64_t _row_stride(cnp.ndarray a, str name) except -1:
+cdef int64_t _row_stride(cnp.ndarray a, str name) except? -1:
     """Row stride in elements of a 2-D array whose last axis is contiguous."""
     if a.ndim != 2 or (a.shape[1] > 1 and a.strides[1] != a.itemsize) or a.strides[0] % a.itemsize:
         raise ValueError(f"internal: {name} is not a row-contiguous 2-D array")
