@@ -11,8 +11,11 @@
 #      atheris's coverage; hence the replay instead of fuzzing under ASan.)
 #
 # Usage: tools/fuzz.sh [SECONDS] [--keep]   Environment: FUZZ_PYTHON (python),
-# SANITIZE_VENV (.venv-sanitize), FUZZ_SEED (1). A finding is written to
-# fuzz/findings/ and the script exits non-zero.
+# SANITIZE_VENV (.venv-sanitize), FUZZ_SEED (1), FUZZ_RUNS (unset: fuzz for
+# SECONDS; set: exactly this many inputs instead, so that a given seed and
+# corpus explore the same inputs on any machine: what CI uses, so that a CI
+# verdict does not depend on the machine's speed; explore with other seeds by
+# hand). A finding is written to fuzz/findings/ and the script exits non-zero.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_BUDGET=${1:-60}
@@ -26,7 +29,12 @@ fi
 new=$(mktemp -d)
 trap 'rm -rf "$new"' EXIT
 mkdir -p fuzz/findings
-"$PY" fuzz/fuzz_api.py "$new" fuzz/corpus -max_total_time="$SECONDS_BUDGET" \
+if [ -n "${FUZZ_RUNS:-}" ]; then
+    budget=(-runs="$FUZZ_RUNS")
+else
+    budget=(-max_total_time="$SECONDS_BUDGET")
+fi
+PYTHONHASHSEED=0 "$PY" fuzz/fuzz_api.py "$new" fuzz/corpus "${budget[@]}" \
     -seed="${FUZZ_SEED:-1}" -artifact_prefix=fuzz/findings/ -print_final_stats=1 2>&1 |
     grep -v -E "^INFO: Instrumenting|^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse)" | tail -n 25
 echo "fuzz.sh: $(ls "$new" | wc -l) new corpus input(s)"
