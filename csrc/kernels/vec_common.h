@@ -38,8 +38,6 @@ static inline void vdacc_kadd(vdacc *s, vdacc *c, vdacc v)
     *c = vd_add(*c, vd_add(vd_sub(vd_max(*s, v), t), vd_min(*s, v)));
     *s = t;
 }
-/* The same for one vector of non-negative terms */
-static inline void vdacc_cadd(vdacc *s, vdacc *c, vd v) { vdacc_kadd(s, c, v); }
 /* Float terms summed in double already carry 29 spare bits: a plain add. */
 static inline void vfacc_kadd(vfacc *s, vfacc *c, vfacc v)
 {
