@@ -15,10 +15,6 @@
 #include "half_driver.h"
 #include "threads.h"
 
-/* Fewer rows than threads: each row gets the whole team instead (as the
- * float32 driver splits long rows), once a row has this many elements. */
-#define FSS_HALF_SPLIT_MIN 8192
-
 static void load_row(const fss_isa_kernels *k, const uint16_t *x, int64_t n, int64_t s, float temperature,
                      float *restrict buf)
 {
@@ -63,7 +59,7 @@ int fss_drv_half(fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, double temp
     const float temp = (float)temperature;
     const int64_t work = rows * (n > 0 ? n : 1);
     const int nt_rows = fss_threads_for(work, rows, num_threads);
-    const int nt_split = fss_threads_for(work, work / FSS_HALF_SPLIT_MIN, num_threads);
+    const int nt_split = fss_threads_for(work, work / FSS_SPLIT_MIN_CHUNK, num_threads);
     const int split = nt_split > rows && nt_split > nt_rows;
     const int nt = split ? 1 : nt_rows;
     float *buffers = (float *)malloc((size_t)(n > 0 ? n : 1) * sizeof(float) * (size_t)nt);

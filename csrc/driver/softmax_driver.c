@@ -16,10 +16,9 @@
 #define FSS_DCAT_(a, b) a##b
 #define FSS_DCAT(a, b) FSS_DCAT_(a, b)
 
-/* Long rows split across threads: at most this many chunks per row, each of
- * at least this many elements. */
+/* Long rows split across threads: at most this many chunks per row (each of
+ * at least FSS_SPLIT_MIN_CHUNK elements, threads.h). */
 #define FSS_SPLIT_MAX 256
-#define FSS_SPLIT_MIN_CHUNK 8192
 
 #define T float
 #define TS f32

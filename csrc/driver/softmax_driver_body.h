@@ -76,15 +76,6 @@ static T DFN(lse_of)(const fss_isa_kernels *isa, const T *x, int64_t n, int64_t 
     return (T)lse;
 }
 
-/* 1/s as T's hi + lo, for row_scale / col_scale */
-static void DFN(recip)(double s, T *hi, T *lo)
-{
-    double h, l;
-    fss_recip_split(s, &h, &l);
-    *hi = (T)h;
-    *lo = (T)((h - (double)*hi) + l);
-}
-
 /* One contiguous row (x and y may be the same memory).
  * softmax divides by the plain sum of all exponentials (its bound allows the
  * rounding of x - m); log_softmax and logsumexp sum the compensated ones over
@@ -125,7 +116,7 @@ static void DFN(row_as)(const fss_isa_kernels *isa, fss_op op, const T *x, int64
     }
     if (op == FSS_SOFTMAX) {
         T hi, lo;
-        DFN(recip)(rest, &hi, &lo);
+        FSS_DCAT(fss_recip_split_, TS)(rest, &hi, &lo);
         k->row_scale(y, n, hi, lo);
         return;
     }
@@ -221,7 +212,7 @@ static void DFN(split_rows)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh
                     DFN(row)(isa, op, x, n, y);
             } else if (op == FSS_SOFTMAX) {
                 T hi, lo;
-                DFN(recip)(rest, &hi, &lo);
+                FSS_DCAT(fss_recip_split_, TS)(rest, &hi, &lo);
                 if (len > 0)
                     k->row_scale(y + b, len, hi, lo);
             } else if (op == FSS_LOG_SOFTMAX) {
@@ -252,7 +243,7 @@ static void DFN(col_tile)(const fss_isa_kernels *isa, fss_op op, const T *x, int
             m[j] = DFN(special_max)(x + j, n, xs, isnan(rest[j]) ? (T)NAN : m[j]);
         }
         if (op == FSS_SOFTMAX && ok)
-            DFN(recip)(1.0 + r, &aux[j], &aux_lo[j]);
+            FSS_DCAT(fss_recip_split_, TS)(1.0 + r, &aux[j], &aux_lo[j]);
         else if (op == FSS_SOFTMAX)
             aux[j] = (T)NAN, aux_lo[j] = 0;
         else if (op == FSS_LOG_SOFTMAX)

@@ -26,5 +26,14 @@ static inline void fss_recip_split(double s, double *hi, double *lo)
     *hi = inv;
     *lo = fma(-s, inv, 1.0) * inv;
 }
+/* The same as a pair of the element type (TS = f32, f64) */
+static inline void fss_recip_split_f64(double s, double *hi, double *lo) { fss_recip_split(s, hi, lo); }
+static inline void fss_recip_split_f32(double s, float *hi, float *lo)
+{
+    double h, l;
+    fss_recip_split(s, &h, &l);
+    *hi = (float)h;
+    *lo = (float)((h - (double)*hi) + l);
+}
 
 #endif

@@ -46,9 +46,9 @@ static int FSS_FN(row_short)(int op, const T *x, int64_t n, T *y)
         return 0;
     const double r = rest + (count - 1.0);
     if (op == 0) {
-        double hi, lo;
-        fss_recip_split(1.0 + r, &hi, &lo);
-        const V s = VOP(set1)((T)hi), sl = VOP(set1)((T)((hi - (double)(T)hi) + lo));
+        T hi, lo;
+        FSS_CAT(fss_recip_split_, TS)(1.0 + r, &hi, &lo);
+        const V s = VOP(set1)(hi), sl = VOP(set1)(lo);
         const V y0 = VOP(fmadd)(e0, s, VOP(mul)(e0, sl)), y1 = VOP(fmadd)(e1, s, VOP(mul)(e1, sl));
         if (n >= W)
             VOP(storeu)(y, y0);

@@ -2,10 +2,10 @@
 
 Each call: check and normalise the arguments (_args), reduce a tuple of axes
 to one axis and run one GIL-free kernel (_core), which describes the arrays
-as strided 3-D views. The common call (a float32/float64 ndarray, an int or
-None axis, default options) goes straight to _core.fast_call. float32 and
-float64 are computed in their own precision, float16 in float32; other dtypes
-take the NumPy path."""
+as strided 3-D views. The common call (a float16/float32/float64 ndarray, an
+int or None axis, default options) goes straight to _core.fast_call. float32
+and float64 are computed in their own precision, float16 in float32 (converted
+row by row in the driver); other dtypes take the NumPy path."""
 
 from __future__ import annotations
 

@@ -251,7 +251,7 @@ def softmax_family(int op, cnp.ndarray x, cnp.ndarray y, int axis, int num_threa
 def fast_call(int op, object x, object axis, object num_threads=None):
     """The common call done with no Python-level work, or None.
 
-    Covers an aligned, native-order float32/float64 ndarray with ``axis`` None
+    Covers an aligned, native-order float16/float32/float64 ndarray with ``axis`` None
     or an int, ``num_threads`` None or a positive int, and every other option
     at its default, whose layout needs no copy.
     Anything else returns None and takes the general path in _api.py, which
