@@ -46,7 +46,7 @@ static double DFN(wide_lse)(const fss_isa_kernels *isa, const T *x, int64_t n, i
         const int64_t len = n - i < 1024 ? n - i : 1024;
         for (int64_t j = 0; j < len; ++j)
             buf[j] = (double)x[(i + j) * stride];
-        fss_ksum_add(&total, isa->f64.row_sumexp_c(buf, len, (double)m, NULL, &count));
+        fss_ksum_add(&total, isa->f64.row_sumexp_c(buf, len, (double)m, NULL, &count, NULL, NULL));
     }
     return (double)m + log1p(fss_ksum_value(&total) + (count - 1.0));
 #else
@@ -81,16 +81,21 @@ static T DFN(lse_of)(const fss_isa_kernels *isa, const T *x, int64_t n, int64_t 
  * rounding of x - m); log_softmax and logsumexp sum the compensated ones over
  * the elements below the maximum and count the rest, so log1p(rest) keeps
  * the relative precision an output near 0 needs. */
-static void DFN(row_as)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, int64_t n_plan, T *y);
+static void DFN(row_as)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, int64_t n_plan, T *y,
+                        const T *xn, const T *yn);
 static void DFN(row)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, T *y)
 {
-    DFN(row_as)(isa, op, x, n, n, y);
+    DFN(row_as)(isa, op, x, n, n, y, NULL, NULL);
 }
 
 /* DFN(row) with the kernel plan (the register-resident short-row kernel or
  * the general one) chosen for a row of n_plan >= n elements: a causal row's
- * prefix is computed as its whole row would be (see DFN(causal)). */
-static void DFN(row_as)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, int64_t n_plan, T *y)
+ * prefix is computed as its whole row would be (see DFN(causal)). xn, yn (may
+ * be NULL): the next row's input and output in a loop over rows, prefetched
+ * during this row's exponentials, as is this row's output when a later pass
+ * writes it (log_softmax). */
+static void DFN(row_as)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, int64_t n_plan, T *y,
+                        const T *xn, const T *yn)
 {
     const KSET *k = &isa->TS;
     if (n_plan <= k->short_max && k->row_short(op, x, n, y))
@@ -100,7 +105,10 @@ static void DFN(row_as)(const fss_isa_kernels *isa, fss_op op, const T *x, int64
     int finite = isfinite(m);
     if (finite) {
         /* softmax: rest is the whole sum */
-        rest = op == FSS_SOFTMAX ? k->row_expsum(x, n, m, y) : k->row_sumexp_c(x, n, m, NULL, &count);
+        if (op == FSS_SOFTMAX)
+            rest = k->row_expsum(x, n, m, y, xn, yn);
+        else
+            rest = k->row_sumexp_c(x, n, m, NULL, &count, xn, op == FSS_LOG_SOFTMAX ? y : NULL);
         if (isnan(rest))
             finite = 0, m = (T)NAN;
     }
@@ -138,7 +146,12 @@ static void DFN(rows)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_vi
 #endif
     for (int64_t r = 0; r < rows; ++r) {
         const int64_t o = r / sh.n_inner, i = r % sh.n_inner;
-        DFN(row)(k, op, xb + o * X.s_outer + i * X.s_inner, sh.n_red, yb + o * Y.s_outer + i * Y.s_inner);
+        const int64_t on = (r + 1) / sh.n_inner, in = (r + 1) % sh.n_inner;
+        const int last = r + 1 == rows;
+        const T *xn = last ? NULL : xb + on * X.s_outer + in * X.s_inner;
+        T *yn = last || op == FSS_LOGSUMEXP ? NULL : yb + on * Y.s_outer + in * Y.s_inner;
+        DFN(row_as)(k, op, xb + o * X.s_outer + i * X.s_inner, sh.n_red, sh.n_red,
+                    yb + o * Y.s_outer + i * Y.s_inner, xn, yn);
     }
     (void)nt;
 }
@@ -186,8 +199,8 @@ static void DFN(split_rows)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh
             if (finite) {
                 double c = 0.0;
                 rests[t] = len <= 0 ? 0.0
-                           : op == FSS_SOFTMAX ? k->row_expsum(x + b, len, m, y + b)
-                                               : k->row_sumexp_c(x + b, len, m, NULL, &c);
+                           : op == FSS_SOFTMAX ? k->row_expsum(x + b, len, m, y + b, NULL, NULL)
+                                               : k->row_sumexp_c(x + b, len, m, NULL, &c, NULL, NULL);
                 counts[t] = c;
             }
 #if defined(_OPENMP)
@@ -369,13 +382,13 @@ static void DFN(causal_row)(const fss_isa_kernels *isa, fss_op op, const T *x, i
         src = w;
     }
     if (op == FSS_LOGSUMEXP) {
-        DFN(row_as)(isa, op, src, np, n, y);
+        DFN(row_as)(isa, op, src, np, n, y, NULL, NULL);
         return;
     }
     if (ys == 1) {
-        DFN(row_as)(isa, op, src, np, n, y);
+        DFN(row_as)(isa, op, src, np, n, y, NULL, NULL);
     } else {
-        DFN(row_as)(isa, op, src, np, n, buf);
+        DFN(row_as)(isa, op, src, np, n, buf, NULL, NULL);
         for (int64_t j = 0; j < nk; ++j)
             y[j * ys] = buf[j];
     }

@@ -70,8 +70,11 @@ static double XFN(row)(const KSET *k, const fss_xent_args *a, int64_t i, T *scra
         gap = gap1;
         uw = uw1;
     }
+    /* the next row's logits and gradient are prefetched during the exponentials */
+    const int last = i + 1 >= a->n_rows;
     double count = 0.0;
-    double rest = k->row_sumexp_c(z, n, m, y, &count);
+    double rest = k->row_sumexp_c(z, n, m, y, &count, last ? NULL : x + a->x_row_stride,
+                                  last || !y ? NULL : y + a->grad_row_stride);
     if (isnan(rest)) {
         if (y)
             XFN(fill)(y, n, (T)NAN);

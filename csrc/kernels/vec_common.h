@@ -21,6 +21,28 @@
 #define FSS_COLD
 #endif
 
+/* Software prefetch of the cache line holding p into every level (a hint:
+ * it never faults, so p may lie past the end of an array). */
+#if defined(__GNUC__) || defined(__clang__)
+static inline void fss_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+#else
+static inline void fss_prefetch(const void *p) { (void)p; }
+#endif
+
+/* For a loop that steps `span` bytes at a time: prefetch the lines of bytes
+ * [off, off + span) of p. A step shorter than a line issues one only when it
+ * starts a line (counted from p), so each line is asked for once. */
+static inline void fss_prefetch_step(const void *p, int64_t off, int64_t span)
+{
+    if (span < 64) {
+        if ((off & 63) < span)
+            fss_prefetch((const char *)p + off);
+        return;
+    }
+    for (int64_t b = 0; b < span; b += 64)
+        fss_prefetch((const char *)p + off + b);
+}
+
 /* Double kernels accumulate in their own type; float kernels widen to double
  * (vfacc, per ISA). Both expose the same accumulator interface. */
 typedef vd vdacc;

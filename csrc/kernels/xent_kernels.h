@@ -34,8 +34,10 @@ static inline V FSS_FN(xent_expc)(V x, V vm, V vnm)
 
 /* Sum of compensated exponentials exp(x - m) over the
  * elements != m (the max-equal ones are counted in *count instead); e_out
- * (may be NULL, may alias x) receives the compensated exp(x - m). */
-static double FSS_FN(row_sumexp_c)(const T *x, int64_t n, T m, T *e_out, double *restrict count)
+ * (may be NULL, may alias x) receives the compensated exp(x - m). pa, pb:
+ * rows of n elements to prefetch (see prefetch_rows). */
+static double FSS_FN(row_sumexp_c)(const T *x, int64_t n, T m, T *e_out, double *restrict count, const T *pa,
+                                   const T *pb)
 {
     const V vm = VOP(set1)(m), vnm = VOP(set1)(-m);
     fss_ksum total = { 0.0, 0.0 };
@@ -46,6 +48,7 @@ static double FSS_FN(row_sumexp_c)(const T *x, int64_t n, T m, T *e_out, double 
         ACCT a0 = ACC(zero)();
         V c = VOP(set1)(0);
         for (; i + 2 * W <= block_end; i += 2 * W) {
+            FSS_FN(prefetch_rows)(pa, pb, i);
             const V x0 = VOP(loadu)(x + i), x1 = VOP(loadu)(x + i + W);
             const VM q0 = VOP(eq)(x0, vm), q1 = VOP(eq)(x1, vm);
             const V e0 = FSS_FN(xent_expc)(x0, vm, vnm);

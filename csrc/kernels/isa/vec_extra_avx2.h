@@ -45,7 +45,4 @@ static inline void vf_stream(float *p, vf v) { _mm256_stream_ps(p, v); }
 static inline void vd_stream(double *p, vd v) { _mm256_stream_pd(p, v); }
 static inline void fss_stream_fence(void) { _mm_sfence(); }
 
-/* Software prefetch of the cache line holding p into all levels. */
-static inline void fss_prefetch(const void *p) { _mm_prefetch((const char *)p, _MM_HINT_T0); }
-
 #endif

@@ -30,6 +30,4 @@ static inline void vf_stream(float *p, vf v) { _mm512_stream_ps(p, v); }
 static inline void vd_stream(double *p, vd v) { _mm512_stream_pd(p, v); }
 static inline void fss_stream_fence(void) { _mm_sfence(); }
 
-static inline void fss_prefetch(const void *p) { _mm_prefetch((const char *)p, _MM_HINT_T0); }
-
 #endif

@@ -33,10 +33,4 @@ static inline void vf_stream(float *p, vf v) { vst1q_f32(p, v); }
 static inline void vd_stream(double *p, vd v) { vst1q_f64(p, v); }
 static inline void fss_stream_fence(void) {}
 
-#if defined(__GNUC__) || defined(__clang__)
-static inline void fss_prefetch(const void *p) { __builtin_prefetch(p); }
-#else
-static inline void fss_prefetch(const void *p) { (void)p; }
-#endif
-
 #endif

@@ -43,10 +43,4 @@ static inline void vf_stream(float *p, vf v) { *p = v; }
 static inline void vd_stream(double *p, vd v) { *p = v; }
 static inline void fss_stream_fence(void) {}
 
-#if defined(__GNUC__) || defined(__clang__)
-static inline void fss_prefetch(const void *p) { __builtin_prefetch(p); }
-#else
-static inline void fss_prefetch(const void *p) { (void)p; }
-#endif
-
 #endif
