@@ -4,8 +4,9 @@ Semantics: over the last two axes (L, S), element (..., i, j) takes part iff
 j <= i (``np.tril(np.ones((L, S), bool))``, top-left aligned as torch.tril
 and PyTorch's scaled_dot_product_attention(is_causal=True)). The result must
 be bit for bit that of ``where=tril`` on C-contiguous input; the C driver
-gets there without building the mask (it pads a row's prefix with -inf to
-the kernels' pair boundary only where the association would differ), so
+gets there without building the mask (it pads a long row's prefix with -inf
+to the kernels' pair boundary only where the association would differ; the
+short-row kernel sums in element order and needs no padding), so
 these tests run every ISA over lengths around the SIMD widths: 2W is 16
 float32 / 8 float64 elements on AVX2 and 32 / 16 on AVX-512.
 

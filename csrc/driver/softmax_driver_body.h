@@ -81,25 +81,20 @@ static T DFN(lse_of)(const fss_isa_kernels *isa, const T *x, int64_t n, int64_t 
  * rounding of x - m); log_softmax and logsumexp sum the compensated ones over
  * the elements below the maximum and count the rest, so log1p(rest) keeps
  * the relative precision an output near 0 needs. */
-static void DFN(row_as)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, int64_t n_plan, T *y,
-                        const T *xn, const T *yn);
+static void DFN(row_as)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, int64_t n_plan, T *y);
 static void DFN(row)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, T *y)
 {
-    DFN(row_as)(isa, op, x, n, n, y, NULL, NULL);
+    DFN(row_as)(isa, op, x, n, n, y);
 }
 
-/* DFN(row) with the kernel plan (the register-resident short-row kernel or
- * the general one) chosen for a row of n_plan >= n elements: a causal row's
- * prefix is computed as its whole row would be (see DFN(causal)). xn, yn (may
- * be NULL): the next row's input and output in a loop over rows, prefetched
- * during this row's exponentials, as is this row's output when a later pass
- * writes it (log_softmax). */
-static void DFN(row_as)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, int64_t n_plan, T *y,
-                        const T *xn, const T *yn)
+/* A row through the general kernels (any length). xn, yn (may be NULL): the
+ * next row's input and output in a loop over rows, prefetched during this
+ * row's exponentials, as is this row's output when a later pass writes it
+ * (log_softmax). */
+static void DFN(row_general)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, T *y, const T *xn,
+                             const T *yn)
 {
     const KSET *k = &isa->TS;
-    if (n_plan <= k->short_max && k->row_short(op, x, n, y))
-        return;
     T m = k->row_max(x, n);
     double rest = 0.0, count = 0.0;
     int finite = isfinite(m);
@@ -136,24 +131,78 @@ static void DFN(row_as)(const fss_isa_kernels *isa, fss_op op, const T *x, int64
     }
 }
 
+/* DFN(row) with the kernel plan (the register-resident short-row kernel or
+ * the general one) chosen for a row of n_plan >= n elements: a causal row's
+ * prefix is computed as its whole row would be (see DFN(causal)). */
+static void DFN(row_as)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, int64_t n_plan, T *y)
+{
+    const KSET *k = &isa->TS;
+    if (n_plan <= k->short_max && k->row_short(op, x, n, y))
+        return;
+    DFN(row_general)(isa, op, x, n, y, NULL, NULL);
+}
+
+/* Rows r0..r1 of the (outer x inner) rows, walked with a running
+ * (outer, inner) position: a 64-bit division per row costs as much as a
+ * whole short row's arithmetic. */
+static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y,
+                            int64_t r0, int64_t r1)
+{
+    const int64_t rows = sh.n_outer * sh.n_inner, ni = sh.n_inner;
+    const T *xb = (const T *)X.data;
+    T *yb = (T *)Y.data;
+    int64_t o = r0 / ni, i = r0 % ni;
+    if (sh.n_red <= k->TS.short_max) {
+        /* short rows, a vector's width of rows at a time; a row the short
+         * kernel declines goes to the general kernels (as DFN(row) would) */
+        const T *xr[FSS_SHORT_ROWS_MAX];
+        T *yr[FSS_SHORT_ROWS_MAX];
+        const int per = k->TS.short_rows;
+        for (int64_t r = r0; r < r1;) {
+            int nb = 0;
+            for (; nb < per && r < r1; ++nb, ++r) {
+                xr[nb] = xb + o * X.s_outer + i * X.s_inner;
+                yr[nb] = yb + o * Y.s_outer + i * Y.s_inner;
+                if (++i == ni)
+                    i = 0, ++o;
+            }
+            const int done = k->TS.rows_short(op, xr, yr, sh.n_red, nb);
+            for (int j = 0; j < nb; ++j)
+                if (!(done & (1 << j)))
+                    DFN(row_general)(k, op, xr[j], sh.n_red, yr[j], NULL, NULL);
+        }
+        return;
+    }
+    for (int64_t r = r0; r < r1; ++r) {
+        const T *x = xb + o * X.s_outer + i * X.s_inner;
+        T *y = yb + o * Y.s_outer + i * Y.s_inner;
+        if (++i == ni)
+            i = 0, ++o;
+        const int last = r + 1 == rows;
+        const T *xn = last ? NULL : xb + o * X.s_outer + i * X.s_inner;
+        T *yn = last || op == FSS_LOGSUMEXP ? NULL : yb + o * Y.s_outer + i * Y.s_inner;
+        DFN(row_general)(k, op, x, sh.n_red, y, xn, yn);
+    }
+}
+
+/* Rows across threads, a contiguous block each; one thread runs without
+ * entering the OpenMP runtime at all (its team setup is a good part of a
+ * small call). */
 static void DFN(rows)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, int nt)
 {
     const int64_t rows = sh.n_outer * sh.n_inner;
-    const T *xb = (const T *)X.data;
-    T *yb = (T *)Y.data;
-#if defined(_OPENMP)
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-#endif
-    for (int64_t r = 0; r < rows; ++r) {
-        const int64_t o = r / sh.n_inner, i = r % sh.n_inner;
-        const int64_t on = (r + 1) / sh.n_inner, in = (r + 1) % sh.n_inner;
-        const int last = r + 1 == rows;
-        const T *xn = last ? NULL : xb + on * X.s_outer + in * X.s_inner;
-        T *yn = last || op == FSS_LOGSUMEXP ? NULL : yb + on * Y.s_outer + in * Y.s_inner;
-        DFN(row_as)(k, op, xb + o * X.s_outer + i * X.s_inner, sh.n_red, sh.n_red,
-                    yb + o * Y.s_outer + i * Y.s_inner, xn, yn);
+    if (nt <= 1) {
+        DFN(rows_range)(k, op, sh, X, Y, 0, rows);
+        return;
     }
-    (void)nt;
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(nt)
+    {
+        const int64_t t = omp_get_thread_num(), team = omp_get_num_threads();
+        const int64_t r0 = rows / team * t + (t < rows % team ? t : rows % team);
+        DFN(rows_range)(k, op, sh, X, Y, r0, r0 + rows / team + (t < rows % team));
+    }
+#endif
 }
 
 /* Fewer rows than threads, and long ones: each row is split across the team.
@@ -355,14 +404,17 @@ static int DFN(gather)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_v
  * built in a working copy: the output row when it is contiguous (its tail
  * is overwritten afterwards; it may be x itself, in place), else buf (n
  * elements). The kernel plan (short-row kernel or not) is that of a row of
- * n elements. tests/test_causal.py checks the equality under every ISA. */
+ * n elements; the short-row kernel sums in element order, so its prefix
+ * needs no padding at all. tests/test_causal.py checks the equality under
+ * every ISA. */
 static void DFN(causal_row)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t xs, int64_t n, int64_t nk,
                             T temperature, T *y, int64_t ys, T *buf)
 {
     const int64_t pair = isa->TS.short_max, rem = nk % pair;
+    const int short_row = n <= isa->TS.short_max;
     int64_t np = nk;
     const T *src = x;
-    if (xs != 1 || temperature != (T)1 || rem > pair / 2) {
+    if (xs != 1 || temperature != (T)1 || (!short_row && rem > pair / 2)) {
         T *w = op != FSS_LOGSUMEXP && ys == 1 ? y : buf;
         if (temperature != (T)1) {
             for (int64_t j = 0; j < nk; ++j)
@@ -374,7 +426,7 @@ static void DFN(causal_row)(const fss_isa_kernels *isa, fss_op op, const T *x, i
             for (int64_t j = 0; j < nk; ++j)
                 w[j] = x[j * xs];
         }
-        np = rem == 0 ? nk : nk - rem + pair;
+        np = rem == 0 || short_row ? nk : nk - rem + pair;
         if (np > n)
             np = n;
         for (int64_t j = nk; j < np; ++j)
@@ -382,13 +434,13 @@ static void DFN(causal_row)(const fss_isa_kernels *isa, fss_op op, const T *x, i
         src = w;
     }
     if (op == FSS_LOGSUMEXP) {
-        DFN(row_as)(isa, op, src, np, n, y, NULL, NULL);
+        DFN(row_as)(isa, op, src, np, n, y);
         return;
     }
     if (ys == 1) {
-        DFN(row_as)(isa, op, src, np, n, y, NULL, NULL);
+        DFN(row_as)(isa, op, src, np, n, y);
     } else {
-        DFN(row_as)(isa, op, src, np, n, buf, NULL, NULL);
+        DFN(row_as)(isa, op, src, np, n, buf);
         for (int64_t j = 0; j < nk; ++j)
             y[j * ys] = buf[j];
     }

@@ -9,8 +9,9 @@
  * 2^k is normal): k comes from one FMA with a magic bias, t = x/ln2 +
  * (1.5*2^23 + 127), whose low mantissa bits then hold the biased exponent of
  * 2^k (one shift builds it) — no round, no conversion, no clamp.
- * Wide path (any lane below): k = round(x/ln2), 2^k from pow2i (magic bias or
- * scalef); when k is below the normal range the scale is applied in two
+ * Wide path (any lane below): k = round(x/ln2) by the same magic-bias FMA
+ * (so a lane with a normal result gets the same bits on either path, and a
+ * result does not depend on which elements share its vector), 2^k from pow2i; when k is below the normal range the scale is applied in two
  * halves so the result rounds once into the subnormal range instead of
  * flushing to zero; below the cut-off (exp(x) < half the smallest subnormal)
  * the result is exactly 0. NaN takes the common path (compares are false) and
@@ -94,12 +95,21 @@ static FSS_COLD vf vf_exp_nonpos_wide(vf x)
     const vf cutoff = vf_set1(-103.972084f);
     const vfm under = vf_lt(x, cutoff);
     x = vf_max(cutoff, x);
-    const vf k = vf_round(vf_mul(x, vf_set1(1.44269504088896341f)));
+    /* k rounded from the same single rounding as the common path's (magic
+     * bias without the exponent bias), so a lane whose result is normal gets
+     * the common path's bits whichever path its vector takes */
+    const vf kb = vf_set1(12582912.0f);
+    const vf k = vf_sub(vf_fmadd(x, vf_set1(1.44269504088896341f), kb), kb);
     vf r = vf_fmadd(k, vf_set1(-0.693359375f), x);
     r = vf_fmadd(k, vf_set1(2.12194440e-4f), r);
     vf y;
-    if (vfm_any(vf_lt(k, vf_set1(-126.0f)))) {
-        const vf k1 = vf_round(vf_mul(k, vf_set1(0.5f)));
+    const vfm sub_k = vf_lt(k, vf_set1(-126.0f));
+    if (vfm_any(sub_k)) {
+        /* only the lanes below the normal range scale in two halves (the
+         * others keep k1 = k, a second factor of 1), so a lane's result does
+         * not depend on its neighbours */
+        const vf d = vf_sub(k, vf_round(vf_mul(k, vf_set1(0.5f))));
+        const vf k1 = vf_sub(k, vf_sub(d, vf_zero_where(sub_k, d)));
         y = vf_mul(vf_exp_reduced_scaled(r, vf_pow2i(k1)), vf_pow2i(vf_sub(k, k1)));
     } else {
         y = vf_exp_reduced_scaled(r, vf_pow2i(k));
@@ -112,12 +122,15 @@ static FSS_COLD vd vd_exp_nonpos_wide(vd x)
     const vd cutoff = vd_set1(-745.13321910194122);
     const vdm under = vd_lt(x, cutoff);
     x = vd_max(cutoff, x);
-    const vd k = vd_round(vd_mul(x, vd_set1(1.4426950408889634)));
+    const vd kb = vd_set1(6755399441055744.0); /* as in vf_exp_nonpos_wide */
+    const vd k = vd_sub(vd_fmadd(x, vd_set1(1.4426950408889634), kb), kb);
     vd r = vd_fmadd(k, vd_set1(-6.93147180369123816490e-01), x);
     r = vd_fmadd(k, vd_set1(-1.90821492927058770002e-10), r);
     vd y;
-    if (vdm_any(vd_lt(k, vd_set1(-1022.0)))) {
-        const vd k1 = vd_round(vd_mul(k, vd_set1(0.5)));
+    const vdm sub_k = vd_lt(k, vd_set1(-1022.0));
+    if (vdm_any(sub_k)) {
+        const vd d = vd_sub(k, vd_round(vd_mul(k, vd_set1(0.5)))); /* as in vf_exp_nonpos_wide */
+        const vd k1 = vd_sub(k, vd_sub(d, vd_zero_where(sub_k, d)));
         y = vd_mul(vd_exp_reduced_scaled(r, vd_pow2i(k1)), vd_pow2i(vd_sub(k, k1)));
     } else {
         y = vd_exp_reduced_scaled(r, vd_pow2i(k));

@@ -12,6 +12,10 @@
  * columns 16 ms (one thread, loaded 2-core Zen 1). */
 #define FSS_COL_MAX 256
 
+/* The most rows any flavour's short-row kernel takes at once (its vector
+ * width: 16 floats on AVX-512) */
+#define FSS_SHORT_ROWS_MAX 16
+
 #define FSS_DECLARE_KERNEL_SET(T, TS)                                                        \
     typedef struct {                                                                         \
         /* max over a contiguous row (a NaN may or may not win: callers check the sum) */   \
@@ -45,10 +49,14 @@
         void (*row_scalesub)(T *y, int64_t n, T a, T b, const T *u, const T *v);             \
         void (*row_multo)(const T *x, int64_t n, T s, T *y); /* y = x*s (y may be x) */      \
         /* ---- short rows (kernels/short_row_kernels.h) ---- */                            \
-        /* a whole finite row of n <= short_max elements in registers: op as fss_op;         \
+        /* a whole finite row of n <= short_max elements, no block loops: op as fss_op;       \
          * returns 0, having written nothing, when the general path must take the row */     \
         int (*row_short)(int op, const T *x, int64_t n, T *y);                               \
+        /* k <= short_rows such rows at once, one per lane (rows x[j] -> y[j]); the         \
+         * same results as row_short row by row; returns a bit per row written (1 << j) */ \
+        int (*rows_short)(int op, const T *const *x, T *const *y, int64_t n, int k);         \
         int64_t short_max;                                                                   \
+        int short_rows;                                                                      \
     } fss_kernels_##TS;
 
 FSS_DECLARE_KERNEL_SET(float, f32)

@@ -1,18 +1,119 @@
-/* Rows of at most two vectors (2*W elements): the whole softmax-family row in
- * registers, one call per row. For short rows (10-class classifiers, small
- * attention heads) the general path's three kernel calls, block loops and
- * compensated block sums cost more than the arithmetic.
+/* Short rows (at most 2W elements): W rows at a time, one row per lane.
+ * For short rows (10-class classifiers, small attention heads) the general
+ * path's three kernel calls, block loops and compensated block sums cost more
+ * than the arithmetic, and a row in its own vector leaves most lanes idle and
+ * runs one latency chain (max, exp, sum, reciprocal) after another.
  *
- * Same arithmetic as the general path in driver/softmax_driver_body.h: the
- * maximum's own terms are counted, not summed; softmax scales plain
- * exponentials, log_softmax and logsumexp use the compensated ones and
- * log1p(rest). Rows that are not finite, and logsumexp rows whose result
- * cancels (they need the wider re-sum), are left to the general path.
+ * The block is transposed into a stack buffer (element i of row j at
+ * [i][j]), so every step is a vertical vector operation over W rows; the
+ * results are transposed back. Same arithmetic as the general path in
+ * driver/softmax_driver_body.h: the maximum's own terms are counted, not
+ * summed; softmax scales plain exponentials by 1/sum split hi + lo,
+ * log_softmax and logsumexp use the compensated ones and log1p(rest). A row's
+ * terms are summed in double in element order, so a row's result does not
+ * depend on the other rows of its block, and -inf elements (exact zero
+ * terms) anywhere in a row leave it as its other elements alone would give:
+ * the causal driver relies on that. Rows that are not finite, and logsumexp
+ * rows whose result cancels (they need the wider re-sum), are left to the
+ * general path.
  *
  * Included by kernels/instantiate.h after xent_kernels.h. */
 
 #define FSS_FN(name) FSS_CAT(FSS_CAT(fss_##name##_, TS), FSS_CAT(_, FSS_ISA_SUFFIX))
 
+/* k <= W rows x[j] -> y[j] of n <= 2W elements each (op as fss_op; y[j] may
+ * be x[j]). Returns a bit per row written (1 << j); a row whose bit is clear
+ * is untouched. */
+static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t n, int k)
+{
+    T buf[2 * W][W], mv[W], hi[W], lo[W];
+    double rest[W], cnt[W];
+    /* lanes past k hold zeros: finite, and their results are never stored */
+    for (int64_t i = 0; i < n; ++i)
+        for (int j = 0; j < W; ++j)
+            buf[i][j] = j < k ? xr[j][i] : (T)0;
+    V vm = VOP(set1)(-(T)INFINITY);
+    for (int64_t i = 0; i < n; ++i)
+        vm = VOP(max)(vm, VOP(loadu)(buf[i]));
+    /* a row that is not finite takes the general path; its lane computes on
+     * a stand-in maximum of 0 and is discarded */
+    VOP(storeu)(mv, vm);
+    int ok = 0;
+    for (int j = 0; j < W; ++j) {
+        if (j < k && isfinite(mv[j]))
+            ok |= 1 << j;
+        else if (!isfinite(mv[j]))
+            mv[j] = 0;
+    }
+    T nmv[W];
+    for (int j = 0; j < W; ++j)
+        nmv[j] = -mv[j];
+    vm = VOP(loadu)(mv);
+    const V vnm = VOP(loadu)(nmv);
+    ACCT acc = ACC(zero)();
+    V c = VOP(set1)(0);
+    for (int64_t i = 0; i < n; ++i) {
+        const V x = VOP(loadu)(buf[i]);
+        const VM q = VOP(eq)(x, vm);
+        const V e = op == 0 ? VOP(exp_nonpos)(VOP(sub)(x, vm)) : FSS_FN(xent_expc)(x, vm, vnm);
+        acc = ACC(add)(acc, VOP(zero_where)(q, e));
+        c = VOP(add)(c, VOP(one_where)(q));
+        VOP(storeu)(buf[i], op == 0 ? e : x);
+    }
+    ACC(store)(rest, acc);
+    {
+        T cv[W];
+        VOP(storeu)(cv, c);
+        for (int j = 0; j < W; ++j)
+            cnt[j] = (double)cv[j];
+    }
+    for (int j = 0; j < k; ++j) {
+        if (!(ok & (1 << j)))
+            continue;
+        if (isnan(rest[j])) {
+            ok &= ~(1 << j);
+            continue;
+        }
+        const double r = rest[j] + (cnt[j] - 1.0);
+        if (op == 0) {
+            FSS_CAT(fss_recip_split_, TS)(1.0 + r, &hi[j], &lo[j]);
+        } else if (op == 1) {
+            hi[j] = (T)log1p(r);
+        } else {
+            const double lse = (double)mv[j] + log1p(r);
+            if (fabs(lse) <= 2.5 * r / (1.0 + r))
+                ok &= ~(1 << j); /* cancels: the general path sums it again wider */
+            else
+                *yr[j] = (T)lse;
+        }
+    }
+    if (op == 2)
+        return ok;
+    for (int j = k; j < W; ++j)
+        hi[j] = lo[j] = 0;
+    if (op == 0) {
+        const V vh = VOP(loadu)(hi), vl = VOP(loadu)(lo);
+        for (int64_t i = 0; i < n; ++i) {
+            const V e = VOP(loadu)(buf[i]);
+            VOP(storeu)(buf[i], VOP(fmadd)(e, vh, VOP(mul)(e, vl)));
+        }
+    } else {
+        /* (x - m) - L, in that order (see row_logsub) */
+        const V vL = VOP(loadu)(hi);
+        for (int64_t i = 0; i < n; ++i)
+            VOP(storeu)(buf[i], VOP(sub)(VOP(sub)(VOP(loadu)(buf[i]), vm), vL));
+    }
+    for (int j = 0; j < k; ++j)
+        if (ok & (1 << j))
+            for (int64_t i = 0; i < n; ++i)
+                yr[j][i] = buf[i][j];
+    return ok;
+}
+
+/* One row (see rows_short): 1 if written, 0 if the general path must take
+ * it. Its elements sit in (at most two) vectors rather than a block's lanes,
+ * with the same exponentials (lane-wise, the same on either exp path) and
+ * the same element-order sum, so the same bits as rows_short. */
 static int FSS_FN(row_short)(int op, const T *x, int64_t n, T *y)
 {
     const T ninf = -(T)INFINITY;
@@ -21,27 +122,26 @@ static int FSS_FN(row_short)(int op, const T *x, int64_t n, T *y)
     const T m = VOP(hmax)(VOP(max)(x0, x1));
     if (!isfinite(m))
         return 0;
-    const V vm = VOP(set1)(m), vninf = VOP(set1)(ninf);
-    const VM q0 = VOP(eq)(x0, vm), q1 = VOP(eq)(x1, vm);
-    /* The exponentials are taken of x padded with m (exp(0): the common
-     * path) and the -inf lanes zeroed after: padding with -inf would send
-     * every short row down the exponential's wide path (a quarter of the
-     * time of a (32, 10) softmax). A real -inf element's term is 0 either way. */
+    const V vm = VOP(set1)(m), vnm = VOP(set1)(-m);
+    /* the padding lanes are never summed or stored: pad with m, which keeps
+     * the exponential on its common path */
     const V xm0 = n >= W ? x0 : VOP(load_part)(x, n, m);
     const V xm1 = n > W ? VOP(load_part)(x + W, n - W, m) : vm;
-    V e0, e1;
+    T e[2 * W];
     if (op == 0) {
-        e0 = VOP(exp_nonpos)(VOP(sub)(xm0, vm));
-        e1 = VOP(exp_nonpos)(VOP(sub)(xm1, vm));
+        VOP(storeu)(e, VOP(exp_nonpos)(VOP(sub)(xm0, vm)));
+        VOP(storeu)(e + W, VOP(exp_nonpos)(VOP(sub)(xm1, vm)));
     } else {
-        const V vnm = VOP(set1)(-m);
-        e0 = FSS_FN(xent_expc)(xm0, vm, vnm);
-        e1 = FSS_FN(xent_expc)(xm1, vm, vnm);
+        VOP(storeu)(e, FSS_FN(xent_expc)(xm0, vm, vnm));
+        VOP(storeu)(e + W, FSS_FN(xent_expc)(xm1, vm, vnm));
     }
-    e0 = VOP(zero_where)(VOP(eq)(x0, vninf), e0);
-    e1 = VOP(zero_where)(VOP(eq)(x1, vninf), e1);
-    const double rest = ACC(hsum)(ACC(add)(ACC(add)(ACC(zero)(), VOP(zero_where)(q0, e0)), VOP(zero_where)(q1, e1)));
-    const double count = ACC(hsum)(ACC(add)(ACC(zero)(), VOP(add)(VOP(one_where)(q0), VOP(one_where)(q1))));
+    double rest = 0.0, count = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+        if (x[i] == m)
+            count += 1.0;
+        else
+            rest += (double)e[i];
+    }
     if (isnan(rest))
         return 0;
     const double r = rest + (count - 1.0);
@@ -49,6 +149,7 @@ static int FSS_FN(row_short)(int op, const T *x, int64_t n, T *y)
         T hi, lo;
         FSS_CAT(fss_recip_split_, TS)(1.0 + r, &hi, &lo);
         const V s = VOP(set1)(hi), sl = VOP(set1)(lo);
+        const V e0 = VOP(loadu)(e), e1 = VOP(loadu)(e + W);
         const V y0 = VOP(fmadd)(e0, s, VOP(mul)(e0, sl)), y1 = VOP(fmadd)(e1, s, VOP(mul)(e1, sl));
         if (n >= W)
             VOP(storeu)(y, y0);

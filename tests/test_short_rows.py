@@ -1,0 +1,106 @@
+"""Short rows (at most 2W elements): the row walker computes them a vector's
+width of rows at a time, one row per lane (kernels/short_row_kernels.h), and a
+single row (a 1-D call, a causal prefix, a gathered row) in its own vectors.
+Both must give the same bits, whatever the other rows of a block hold, and
+rows the block declines (non-finite, cancelling logsumexp) must come out as
+they would alone. Every ISA the machine runs; lengths up to 33 cover 2W of
+every flavour (2 scalar, 8 / 16 float AVX2, 16 / 32 float AVX-512).
+"""
+
+import numpy as np
+import pytest
+import reference as ref
+
+import fastsoftmax as fs
+
+FUNCS = ("softmax", "log_softmax", "logsumexp")
+ROW_COUNTS = (1, 2, 3, 5, 8, 9, 16, 17, 35)
+
+
+def _one_by_one(func, x):
+    """Each row through a 1-D call (the single-row kernel)."""
+    return np.stack([np.asarray(func(row, axis=-1)) for row in x])
+
+
+def _spread_rows(rng, rows, n, dtype):
+    """Terms over many binades (scale 30), so the order of the double sum of
+    exponentials would show if it differed between the two kernels."""
+    return (rng.standard_normal((rows, n)) * 30).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", FUNCS)
+def test_block_equals_row_by_row(name, dtype, isa, rng):
+    func = getattr(fs, name)
+    for n in range(1, 34):
+        for rows in ROW_COUNTS:
+            x = _spread_rows(rng, rows, n, dtype)
+            got = func(x, axis=-1, num_threads=1)
+            np.testing.assert_array_equal(got, _one_by_one(func, x), err_msg=f"{isa} n={n} rows={rows}")
+            ref.check_accuracy(name, got, x, axis=-1, context=f"{isa} n={n} rows={rows}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", FUNCS)
+def test_declined_rows_among_finite_ones(name, dtype, isa, rng):
+    """Rows with NaN, +inf, all -inf, some -inf, and logsumexp rows that
+    cancel (log(2 * exp(-log 2)) = 0) sit in blocks with ordinary rows."""
+    func = getattr(fs, name)
+    for n in (2, 3, 8, 10, 16, 17):
+        x = (rng.standard_normal((19, n)) * 3).astype(dtype)
+        x[1, 0] = np.nan
+        x[4, n - 1] = np.inf
+        x[5] = -np.inf
+        x[7, : max(1, n // 2)] = -np.inf
+        x[9] = -np.log(dtype(n))  # all equal: logsumexp exactly 0, cancels
+        x[12, 0] = np.nan
+        x[12, -1] = np.inf
+        with np.errstate(invalid="ignore"):
+            got = func(x, axis=-1, num_threads=1)
+            want = _one_by_one(func, x)
+        np.testing.assert_array_equal(got, want, err_msg=f"{isa} n={n}")
+        finite = [r for r in range(x.shape[0]) if np.isfinite(x[r]).all()]
+        ref.check_accuracy(name, got[finite], x[finite], axis=-1, context=f"{isa} n={n} finite rows")
+
+
+@pytest.mark.parametrize("name", ("softmax", "log_softmax"))
+def test_in_place_and_strided_rows(name, isa, rng):
+    func = getattr(fs, name)
+    for n in (5, 10, 16):
+        x = _spread_rows(rng, 37, n, np.float32)
+        want = func(x, axis=-1)
+        y = x.copy()
+        assert func(y, axis=-1, out=y) is y
+        np.testing.assert_array_equal(y, want, err_msg=f"{isa} n={n} in place")
+        # rows two apart in a bigger buffer (row stride 2n): still contiguous rows
+        big = np.zeros((74, n), np.float32)
+        big[::2] = x
+        np.testing.assert_array_equal(func(big[::2], axis=-1), want, err_msg=f"{isa} n={n} strided rows")
+
+
+def test_threads_give_the_same_bits(rng):
+    for n in (4, 10, 16):
+        x = _spread_rows(rng, 70001, n, np.float32)
+        for name in FUNCS:
+            func = getattr(fs, name)
+            np.testing.assert_array_equal(
+                func(x, axis=-1, num_threads=1), func(x, axis=-1, num_threads=2), err_msg=f"{name} n={n}"
+            )
+
+
+def test_exponential_does_not_depend_on_its_neighbours(isa, rng):
+    """An element's exponential is the same whether its vector takes the
+    common path or the wide one (another lane below the normal range, with or
+    without the two-step scaling): the short-row kernels regroup elements
+    into vectors and rely on it. Element 3 of each 40-element row is set
+    either 80 below the row's maximum (common path, a term too small to
+    change the sums) or far below (wide path); the other outputs must match."""
+    x = (rng.standard_normal((200, 40)) * 2).astype(np.float32)
+    common = x.copy()
+    common[:, 3] = x.max(axis=1) - 80
+    want = np.delete(fs.softmax(common, axis=-1), 3, axis=1)
+    for gap in (87.5, 95.0, 100.0, 500.0):
+        wide = x.copy()
+        wide[:, 3] = x.max(axis=1) - gap
+        got = np.delete(fs.softmax(wide, axis=-1), 3, axis=1)
+        np.testing.assert_array_equal(got, want, err_msg=f"{isa} gap={gap}")
