@@ -36,7 +36,9 @@ def test_block_equals_row_by_row(name, dtype, isa, rng):
         for rows in ROW_COUNTS:
             x = _spread_rows(rng, rows, n, dtype)
             got = func(x, axis=-1, num_threads=1)
-            np.testing.assert_array_equal(got, _one_by_one(func, x), err_msg=f"{isa} n={n} rows={rows}")
+            np.testing.assert_array_equal(
+                got, _one_by_one(func, x), err_msg=f"{isa} n={n} rows={rows}"
+            )
             ref.check_accuracy(name, got, x, axis=-1, context=f"{isa} n={n} rows={rows}")
 
 
@@ -60,7 +62,9 @@ def test_declined_rows_among_finite_ones(name, dtype, isa, rng):
             want = _one_by_one(func, x)
         np.testing.assert_array_equal(got, want, err_msg=f"{isa} n={n}")
         finite = [r for r in range(x.shape[0]) if np.isfinite(x[r]).all()]
-        ref.check_accuracy(name, got[finite], x[finite], axis=-1, context=f"{isa} n={n} finite rows")
+        ref.check_accuracy(
+            name, got[finite], x[finite], axis=-1, context=f"{isa} n={n} finite rows"
+        )
 
 
 @pytest.mark.parametrize("name", ("softmax", "log_softmax"))
@@ -75,7 +79,9 @@ def test_in_place_and_strided_rows(name, isa, rng):
         # rows two apart in a bigger buffer (row stride 2n): still contiguous rows
         big = np.zeros((74, n), np.float32)
         big[::2] = x
-        np.testing.assert_array_equal(func(big[::2], axis=-1), want, err_msg=f"{isa} n={n} strided rows")
+        np.testing.assert_array_equal(
+            func(big[::2], axis=-1), want, err_msg=f"{isa} n={n} strided rows"
+        )
 
 
 def test_threads_give_the_same_bits(rng):
@@ -84,7 +90,9 @@ def test_threads_give_the_same_bits(rng):
         for name in FUNCS:
             func = getattr(fs, name)
             np.testing.assert_array_equal(
-                func(x, axis=-1, num_threads=1), func(x, axis=-1, num_threads=2), err_msg=f"{name} n={n}"
+                func(x, axis=-1, num_threads=1),
+                func(x, axis=-1, num_threads=2),
+                err_msg=f"{name} n={n}",
             )
 
 
