@@ -393,7 +393,7 @@ static int DFN(gather)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_v
  *
  * Bit for bit the result of the whole row with elements nk.. set to -inf
  * (what where= computes). The row kernels fix the association of their sums
- * by position: pairs of vectors (2W = k->short_max elements) within blocks
+ * by position: pairs of vectors (2W = 2 * k->short_rows elements) within blocks
  * of whole pairs, then a tail of single vectors. A pair or block of -inf
  * adds exact zeros, so the masked row's sums are those of its prefix padded
  * with -inf to np = nk rounded up to a whole pair (at most n). That padding
@@ -410,7 +410,7 @@ static int DFN(gather)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_v
 static void DFN(causal_row)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t xs, int64_t n, int64_t nk,
                             T temperature, T *y, int64_t ys, T *buf)
 {
-    const int64_t pair = isa->TS.short_max, rem = nk % pair;
+    const int64_t pair = 2 * (int64_t)isa->TS.short_rows, rem = nk % pair;
     const int short_row = n <= isa->TS.short_max;
     int64_t np = nk;
     const T *src = x;

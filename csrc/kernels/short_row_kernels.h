@@ -1,4 +1,5 @@
-/* Short rows (at most 2W elements): W rows at a time, one row per lane.
+/* Short rows (at most FSS_SHORT_MAX elements: 2W, and at least 16): W rows
+ * at a time, one row per lane.
  * For short rows (10-class classifiers, small attention heads) the general
  * path's three kernel calls, block loops and compensated block sums cost more
  * than the arithmetic, and a row in its own vector leaves most lanes idle and
@@ -20,13 +21,16 @@
  * Included by kernels/instantiate.h after xent_kernels.h. */
 
 #define FSS_FN(name) FSS_CAT(FSS_CAT(fss_##name##_, TS), FSS_CAT(_, FSS_ISA_SUFFIX))
+#ifndef FSS_SHORT_MAX
+#define FSS_SHORT_MAX(w) (2 * (w) > 16 ? 2 * (w) : 16)
+#endif
 
-/* k <= W rows x[j] -> y[j] of n <= 2W elements each (op as fss_op; y[j] may
- * be x[j]). Returns a bit per row written (1 << j); a row whose bit is clear
+/* k <= W rows x[j] -> y[j] of n <= FSS_SHORT_MAX(W) elements each (op as
+ * fss_op; y[j] may be x[j]). Returns a bit per row written (1 << j); a row whose bit is clear
  * is untouched. */
 static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t n, int k)
 {
-    T buf[2 * W][W], mv[W], hi[W], lo[W];
+    T buf[FSS_SHORT_MAX(W)][W], mv[W], hi[W], lo[W];
     double rest[W], cnt[W];
     /* lanes past k hold zeros: finite, and their results are never stored */
     for (int64_t i = 0; i < n; ++i)
@@ -111,29 +115,25 @@ static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t 
 }
 
 /* One row (see rows_short): 1 if written, 0 if the general path must take
- * it. Its elements sit in (at most two) vectors rather than a block's lanes,
- * with the same exponentials (lane-wise, the same on either exp path) and
- * the same element-order sum, so the same bits as rows_short. */
+ * it. Its elements sit in vectors of their own rather than a block's lanes,
+ * with the same exponentials (lane-wise, the same on either exp path) and the
+ * same element-order sum, so the same bits as rows_short. */
 static int FSS_FN(row_short)(int op, const T *x, int64_t n, T *y)
 {
+    T e[FSS_SHORT_MAX(W)];
     const T ninf = -(T)INFINITY;
-    const V x0 = n >= W ? VOP(loadu)(x) : VOP(load_part)(x, n, ninf);
-    const V x1 = n > W ? VOP(load_part)(x + W, n - W, ninf) : VOP(set1)(ninf);
-    const T m = VOP(hmax)(VOP(max)(x0, x1));
+    V vmax = VOP(set1)(ninf);
+    for (int64_t i = 0; i < n; i += W)
+        vmax = VOP(max)(vmax, n - i >= W ? VOP(loadu)(x + i) : VOP(load_part)(x + i, n - i, ninf));
+    const T m = VOP(hmax)(vmax);
     if (!isfinite(m))
         return 0;
     const V vm = VOP(set1)(m), vnm = VOP(set1)(-m);
-    /* the padding lanes are never summed or stored: pad with m, which keeps
+    /* padding lanes are never summed or stored: padded with m, which keeps
      * the exponential on its common path */
-    const V xm0 = n >= W ? x0 : VOP(load_part)(x, n, m);
-    const V xm1 = n > W ? VOP(load_part)(x + W, n - W, m) : vm;
-    T e[2 * W];
-    if (op == 0) {
-        VOP(storeu)(e, VOP(exp_nonpos)(VOP(sub)(xm0, vm)));
-        VOP(storeu)(e + W, VOP(exp_nonpos)(VOP(sub)(xm1, vm)));
-    } else {
-        VOP(storeu)(e, FSS_FN(xent_expc)(xm0, vm, vnm));
-        VOP(storeu)(e + W, FSS_FN(xent_expc)(xm1, vm, vnm));
+    for (int64_t i = 0; i < n; i += W) {
+        const V xi = n - i >= W ? VOP(loadu)(x + i) : VOP(load_part)(x + i, n - i, m);
+        VOP(storeu)(e + i, op == 0 ? VOP(exp_nonpos)(VOP(sub)(xi, vm)) : FSS_FN(xent_expc)(xi, vm, vnm));
     }
     double rest = 0.0, count = 0.0;
     for (int64_t i = 0; i < n; ++i) {
@@ -145,32 +145,31 @@ static int FSS_FN(row_short)(int op, const T *x, int64_t n, T *y)
     if (isnan(rest))
         return 0;
     const double r = rest + (count - 1.0);
-    if (op == 0) {
-        T hi, lo;
-        FSS_CAT(fss_recip_split_, TS)(1.0 + r, &hi, &lo);
-        const V s = VOP(set1)(hi), sl = VOP(set1)(lo);
-        const V e0 = VOP(loadu)(e), e1 = VOP(loadu)(e + W);
-        const V y0 = VOP(fmadd)(e0, s, VOP(mul)(e0, sl)), y1 = VOP(fmadd)(e1, s, VOP(mul)(e1, sl));
-        if (n >= W)
-            VOP(storeu)(y, y0);
-        else
-            VOP(store_part)(y, y0, n);
-        if (n > W)
-            VOP(store_part)(y + W, y1, n - W);
-    } else if (op == 1) {
-        const V L = VOP(set1)((T)log1p(r));
-        const V y0 = VOP(sub)(VOP(sub)(x0, vm), L), y1 = VOP(sub)(VOP(sub)(x1, vm), L);
-        if (n >= W)
-            VOP(storeu)(y, y0);
-        else
-            VOP(store_part)(y, y0, n);
-        if (n > W)
-            VOP(store_part)(y + W, y1, n - W);
-    } else {
+    if (op == 2) {
         const double lse = (double)m + log1p(r);
         if (fabs(lse) <= 2.5 * r / (1.0 + r))
             return 0;
         *y = (T)lse;
+        return 1;
+    }
+    T hi, lo = 0;
+    if (op == 0)
+        FSS_CAT(fss_recip_split_, TS)(1.0 + r, &hi, &lo);
+    else
+        hi = (T)log1p(r);
+    const V vh = VOP(set1)(hi), vl = VOP(set1)(lo);
+    for (int64_t i = 0; i < n; i += W) {
+        V v;
+        if (op == 0) {
+            const V ei = VOP(loadu)(e + i);
+            v = VOP(fmadd)(ei, vh, VOP(mul)(ei, vl));
+        } else {
+            v = VOP(sub)(VOP(sub)(n - i >= W ? VOP(loadu)(x + i) : VOP(load_part)(x + i, n - i, 0), vm), vh);
+        }
+        if (n - i >= W)
+            VOP(storeu)(y + i, v);
+        else
+            VOP(store_part)(y + i, v, n - i);
     }
     return 1;
 }
