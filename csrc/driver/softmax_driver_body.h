@@ -131,8 +131,7 @@ static void DFN(row_general)(const fss_isa_kernels *isa, fss_op op, const T *x, 
     }
 }
 
-/* DFN(row) with the kernel plan (the register-resident short-row kernel or
- * the general one) chosen for a row of n_plan >= n elements: a causal row's
+/* DFN(row) with the kernel plan (the short-row kernel or the general one) chosen for a row of n_plan >= n elements: a causal row's
  * prefix is computed as its whole row would be (see DFN(causal)). */
 static void DFN(row_as)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, int64_t n_plan, T *y)
 {
@@ -191,18 +190,19 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
 static void DFN(rows)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y, int nt)
 {
     const int64_t rows = sh.n_outer * sh.n_inner;
-    if (nt <= 1) {
-        DFN(rows_range)(k, op, sh, X, Y, 0, rows);
+#if defined(_OPENMP)
+    if (nt > 1) {
+#pragma omp parallel num_threads(nt)
+        {
+            const int64_t t = omp_get_thread_num(), team = omp_get_num_threads();
+            const int64_t r0 = rows / team * t + (t < rows % team ? t : rows % team);
+            DFN(rows_range)(k, op, sh, X, Y, r0, r0 + rows / team + (t < rows % team));
+        }
         return;
     }
-#if defined(_OPENMP)
-#pragma omp parallel num_threads(nt)
-    {
-        const int64_t t = omp_get_thread_num(), team = omp_get_num_threads();
-        const int64_t r0 = rows / team * t + (t < rows % team ? t : rows % team);
-        DFN(rows_range)(k, op, sh, X, Y, r0, r0 + rows / team + (t < rows % team));
-    }
 #endif
+    (void)nt;
+    DFN(rows_range)(k, op, sh, X, Y, 0, rows);
 }
 
 /* Fewer rows than threads, and long ones: each row is split across the team.

@@ -40,6 +40,11 @@ int fss_default_threads(void)
 
 int fss_threads_for(int64_t work, int64_t units, int requested)
 {
+#if !defined(_OPENMP)
+    /* no team to start: a request for more threads runs on the caller's */
+    (void)work, (void)units, (void)requested;
+    return 1;
+#else
     if (fss_forked_child)
         return 1;
     int64_t nt = requested > 0 ? requested : fss_default_threads();
@@ -49,6 +54,7 @@ int fss_threads_for(int64_t work, int64_t units, int requested)
     if (nt > units)
         nt = units;
     return nt < 1 ? 1 : (int)nt;
+#endif
 }
 
 int fss_openmp_enabled(void)
