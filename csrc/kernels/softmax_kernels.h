@@ -63,9 +63,9 @@ static double FSS_FN(row_expsum)(const T *x, int64_t n, T m, T *e_out, const T *
 #endif
         for (; i + 2 * W <= block_end; i += 2 * W) {
             FSS_FN(prefetch_rows)(pa, pb, i);
-            const V e0 = VOP(exp_nonpos)(VOP(sub)(VOP(loadu)(x + i), vm));
+            V e0 = VOP(sub)(VOP(loadu)(x + i), vm), e1 = VOP(sub)(VOP(loadu)(x + i + W), vm);
+            VOP(exp_nonpos_pair)(&e0, &e1);
             VOP(storeu)(e_out + i, e0);
-            const V e1 = VOP(exp_nonpos)(VOP(sub)(VOP(loadu)(x + i + W), vm));
             VOP(storeu)(e_out + i + W, e1);
 #if FSS_SUM_PAIRS
             a0 = ACC(add)(a0, VOP(add)(e0, e1));
@@ -120,8 +120,8 @@ static void FSS_FN(row_expscale)(const T *x, int64_t n, T m, T s, T *y)
     const V vm = VOP(set1)(m), vs = VOP(set1)(s);
     int64_t i = 0;
     for (; i + 2 * W <= n; i += 2 * W) {
-        const V e0 = VOP(exp_nonpos)(VOP(sub)(VOP(loadu)(x + i), vm));
-        const V e1 = VOP(exp_nonpos)(VOP(sub)(VOP(loadu)(x + i + W), vm));
+        V e0 = VOP(sub)(VOP(loadu)(x + i), vm), e1 = VOP(sub)(VOP(loadu)(x + i + W), vm);
+        VOP(exp_nonpos_pair)(&e0, &e1);
         VOP(storeu)(y + i, VOP(mul)(e0, vs));
         VOP(storeu)(y + i + W, VOP(mul)(e1, vs));
     }

@@ -21,15 +21,38 @@ static FSS_COLD V FSS_FN(xent_expc_wide)(V s, V lo)
     return VOP(fmadd)(e, lo, e);
 }
 
+/* the rounding error of s = x - m (vnm = -m), exactly */
+static inline V FSS_FN(xent_sub_err)(V x, V s, V vnm)
+{
+    const V bb = VOP(sub)(s, x);
+    return VOP(add)(VOP(sub)(x, VOP(sub)(s, bb)), VOP(sub)(vnm, bb));
+}
+
 static inline V FSS_FN(xent_expc)(V x, V vm, V vnm)
 {
     const V s = VOP(sub)(x, vm);
-    const V bb = VOP(sub)(s, x);
-    const V lo = VOP(add)(VOP(sub)(x, VOP(sub)(s, bb)), VOP(sub)(vnm, bb));
+    const V lo = FSS_FN(xent_sub_err)(x, s, vnm);
     if (VOP(exp_needs_wide)(s))
         return FSS_FN(xent_expc_wide)(s, lo);
     const V e = VOP(exp_nonpos_normal)(s);
     return VOP(fmadd)(e, lo, e);
+}
+
+/* xent_expc of two vectors, the exponentials interleaved where both take
+ * the common path (vf_exp_nonpos_normal_n): the same bits */
+static inline void FSS_FN(xent_expc_pair)(V *a, V *b, V vm, V vnm)
+{
+    const V sa = VOP(sub)(*a, vm), sb = VOP(sub)(*b, vm);
+    const V la = FSS_FN(xent_sub_err)(*a, sa, vnm), lb = FSS_FN(xent_sub_err)(*b, sb, vnm);
+    if (VOP(exp_needs_wide)(sa) | VOP(exp_needs_wide)(sb)) {
+        *a = FSS_FN(xent_expc_wide)(sa, la);
+        *b = FSS_FN(xent_expc_wide)(sb, lb);
+        return;
+    }
+    V e[2] = { sa, sb };
+    VOP(exp_nonpos_normal_n)(e, 2);
+    *a = VOP(fmadd)(e[0], la, e[0]);
+    *b = VOP(fmadd)(e[1], lb, e[1]);
 }
 
 /* Sum of compensated exponentials exp(x - m) over the
@@ -51,8 +74,8 @@ static double FSS_FN(row_sumexp_c)(const T *x, int64_t n, T m, T *e_out, double 
             FSS_FN(prefetch_rows)(pa, pb, i);
             const V x0 = VOP(loadu)(x + i), x1 = VOP(loadu)(x + i + W);
             const VM q0 = VOP(eq)(x0, vm), q1 = VOP(eq)(x1, vm);
-            const V e0 = FSS_FN(xent_expc)(x0, vm, vnm);
-            const V e1 = FSS_FN(xent_expc)(x1, vm, vnm);
+            V e0 = x0, e1 = x1;
+            FSS_FN(xent_expc_pair)(&e0, &e1, vm, vnm);
             if (e_out) {
                 VOP(storeu)(e_out + i, e0);
                 VOP(storeu)(e_out + i + W, e1);
