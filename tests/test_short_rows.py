@@ -1,10 +1,12 @@
-"""Short rows (at most 2W elements): the row walker computes them a vector's
+"""Short rows (at most 4W elements, and at least 32): the row walker computes them a vector's
 width of rows at a time, one row per lane (kernels/short_row_kernels.h), and a
 single row (a 1-D call, a causal prefix, a gathered row) in its own vectors.
 Both must give the same bits, whatever the other rows of a block hold, and
 rows the block declines (non-finite, cancelling logsumexp) must come out as
-they would alone. Every ISA the machine runs; lengths up to 33 cover 2W of
-every flavour (2 scalar, 8 / 16 float AVX2, 16 / 32 float AVX-512).
+they would alone. Every ISA the machine runs; lengths up to 65 cover 4W of
+every flavour (32 scalar, 32 float / double AVX2, 64 / 32 float / double
+AVX-512), with blocks of rows transposed in registers (lengths that are
+multiples of W) and the element-by-element tail.
 """
 
 import numpy as np
@@ -32,7 +34,7 @@ def _spread_rows(rng, rows, n, dtype):
 @pytest.mark.parametrize("name", FUNCS)
 def test_block_equals_row_by_row(name, dtype, isa, rng):
     func = getattr(fs, name)
-    for n in range(1, 34):
+    for n in range(1, 66):
         for rows in ROW_COUNTS:
             x = _spread_rows(rng, rows, n, dtype)
             got = func(x, axis=-1, num_threads=1)
@@ -48,7 +50,7 @@ def test_declined_rows_among_finite_ones(name, dtype, isa, rng):
     """Rows with NaN, +inf, all -inf, some -inf, and logsumexp rows that
     cancel (log(2 * exp(-log 2)) = 0) sit in blocks with ordinary rows."""
     func = getattr(fs, name)
-    for n in (2, 3, 8, 10, 16, 17):
+    for n in (2, 3, 8, 10, 16, 17, 24, 32, 33):
         x = (rng.standard_normal((19, n)) * 3).astype(dtype)
         x[1, 0] = np.nan
         x[4, n - 1] = np.inf
@@ -70,7 +72,7 @@ def test_declined_rows_among_finite_ones(name, dtype, isa, rng):
 @pytest.mark.parametrize("name", ("softmax", "log_softmax"))
 def test_in_place_and_strided_rows(name, isa, rng):
     func = getattr(fs, name)
-    for n in (5, 10, 16):
+    for n in (5, 10, 16, 24, 32):
         x = _spread_rows(rng, 37, n, np.float32)
         want = func(x, axis=-1)
         y = x.copy()
@@ -85,7 +87,7 @@ def test_in_place_and_strided_rows(name, isa, rng):
 
 
 def test_threads_give_the_same_bits(rng):
-    for n in (4, 10, 16):
+    for n in (4, 10, 16, 32):
         x = _spread_rows(rng, 70001, n, np.float32)
         for name in FUNCS:
             func = getattr(fs, name)

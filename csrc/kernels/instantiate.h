@@ -22,6 +22,11 @@
 #define FSS_SUM_BLOCK 4096
 #define FSS_EXPSUM_BLOCK 4096
 #define FSS_SUM_PAIRS 1
+#ifdef VF_TRANSPOSE
+#define FSS_TRANSPOSE 1
+#else
+#define FSS_TRANSPOSE 0
+#endif
 #include "softmax_kernels.h"
 #include "xent_kernels.h"
 #include "col_kernels.h"
@@ -37,6 +42,7 @@
 #undef FSS_SUM_BLOCK
 #undef FSS_EXPSUM_BLOCK
 #undef FSS_SUM_PAIRS
+#undef FSS_TRANSPOSE
 
 #define T double
 #define TS f64
@@ -54,6 +60,11 @@
  * lanes' growth */
 #define FSS_EXPSUM_BLOCK (128 * VD_W)
 #define FSS_SUM_PAIRS 0
+#ifdef VD_TRANSPOSE
+#define FSS_TRANSPOSE 1
+#else
+#define FSS_TRANSPOSE 0
+#endif
 #include "softmax_kernels.h"
 #include "xent_kernels.h"
 #include "col_kernels.h"
@@ -69,6 +80,7 @@
 #undef FSS_SUM_BLOCK
 #undef FSS_EXPSUM_BLOCK
 #undef FSS_SUM_PAIRS
+#undef FSS_TRANSPOSE
 
 #define FSS_FN_OF(name, ts) FSS_CAT(FSS_CAT(fss_##name##_, ts), FSS_CAT(_, FSS_ISA_SUFFIX))
 #define FSS_SET_INIT(ts, width)                                                            \

@@ -1,4 +1,4 @@
-/* Short rows (at most FSS_SHORT_MAX elements: 2W, and at least 16): W rows
+/* Short rows (at most FSS_SHORT_MAX elements: 4W, and at least 32): W rows
  * at a time, one row per lane.
  * For short rows (10-class classifiers, small attention heads) the general
  * path's three kernel calls, block loops and compensated block sums cost more
@@ -22,8 +22,53 @@
 
 #define FSS_FN(name) FSS_CAT(FSS_CAT(fss_##name##_, TS), FSS_CAT(_, FSS_ISA_SUFFIX))
 #ifndef FSS_SHORT_MAX
-#define FSS_SHORT_MAX(w) (2 * (w) > 16 ? 2 * (w) : 16)
+#define FSS_SHORT_MAX(w) (4 * (w) > 32 ? 4 * (w) : 32)
 #endif
+
+/* buf[i][j] = xr[j][i] for i < n, lanes j >= k zero: blocks of W elements
+ * of a full block of rows transposed in registers where the ISA can, the
+ * rest (the last n % W elements: masked loads measured slower) one by one */
+static inline void FSS_FN(short_gather)(T buf[][W], const T *const *xr, int64_t n, int k)
+{
+    int64_t i0 = 0;
+#if FSS_TRANSPOSE
+    if (k == W)
+        for (; i0 + W <= n; i0 += W) {
+            V v[W];
+            for (int j = 0; j < W; ++j)
+                v[j] = VOP(loadu)(xr[j] + i0);
+            VOP(transpose)(v);
+            for (int j = 0; j < W; ++j)
+                VOP(storeu)(buf[i0 + j], v[j]);
+        }
+#endif
+    for (int64_t i = i0; i < n; ++i)
+        for (int j = 0; j < W; ++j)
+            buf[i][j] = j < k ? xr[j][i] : (T)0;
+}
+
+/* yr[j][i] = buf[i][j] for the rows j whose bit is set in ok (as
+ * short_gather: W elements at a time in registers when all W rows are
+ * written) */
+static inline void FSS_FN(short_scatter)(T buf[][W], T *const *yr, int64_t n, int k, int ok)
+{
+    int64_t i0 = 0;
+#if FSS_TRANSPOSE
+    if (k == W && ok == (1 << W) - 1)
+        for (; i0 + W <= n; i0 += W) {
+            V v[W];
+            for (int j = 0; j < W; ++j)
+                v[j] = VOP(loadu)(buf[i0 + j]);
+            VOP(transpose)(v);
+            for (int j = 0; j < W; ++j)
+                VOP(storeu)(yr[j] + i0, v[j]);
+        }
+#endif
+    for (int j = 0; j < k; ++j)
+        if (ok & (1 << j))
+            for (int64_t i = i0; i < n; ++i)
+                yr[j][i] = buf[i][j];
+}
 
 /* k <= W rows x[j] -> y[j] of n <= FSS_SHORT_MAX(W) elements each (op as
  * fss_op; y[j] may be x[j]). Returns a bit per row written (1 << j); a row whose bit is clear
@@ -33,9 +78,7 @@ static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t 
     T buf[FSS_SHORT_MAX(W)][W], mv[W], hi[W], lo[W];
     double rest[W], cnt[W];
     /* lanes past k hold zeros: finite, and their results are never stored */
-    for (int64_t i = 0; i < n; ++i)
-        for (int j = 0; j < W; ++j)
-            buf[i][j] = j < k ? xr[j][i] : (T)0;
+    FSS_FN(short_gather)(buf, xr, n, k);
     V vm = VOP(set1)(-(T)INFINITY);
     for (int64_t i = 0; i < n; ++i)
         vm = VOP(max)(vm, VOP(loadu)(buf[i]));
@@ -56,13 +99,29 @@ static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t 
     const V vnm = VOP(loadu)(nmv);
     ACCT acc = ACC(zero)();
     V c = VOP(set1)(0);
-    for (int64_t i = 0; i < n; ++i) {
-        const V x = VOP(loadu)(buf[i]);
-        const VM q = VOP(eq)(x, vm);
-        const V e = op == 0 ? VOP(exp_nonpos)(VOP(sub)(x, vm)) : FSS_FN(xent_expc)(x, vm, vnm);
-        acc = ACC(add)(acc, VOP(zero_where)(q, e));
-        c = VOP(add)(c, VOP(one_where)(q));
-        VOP(storeu)(buf[i], op == 0 ? e : x);
+    /* two element rows at a time, their exponentials interleaved (exp_poly.h);
+     * added to the sums one after the other, in element order */
+    for (int64_t i = 0; i < n; i += 2) {
+        const V x0 = VOP(loadu)(buf[i]), x1 = i + 1 < n ? VOP(loadu)(buf[i + 1]) : vm;
+        V e0 = x0, e1 = x1;
+        if (op == 0) {
+            e0 = VOP(sub)(x0, vm);
+            e1 = VOP(sub)(x1, vm);
+            VOP(exp_nonpos_pair)(&e0, &e1);
+            VOP(storeu)(buf[i], e0);
+            if (i + 1 < n)
+                VOP(storeu)(buf[i + 1], e1);
+        } else {
+            FSS_FN(xent_expc_pair)(&e0, &e1, vm, vnm);
+        }
+        const VM q0 = VOP(eq)(x0, vm);
+        acc = ACC(add)(acc, VOP(zero_where)(q0, e0));
+        c = VOP(add)(c, VOP(one_where)(q0));
+        if (i + 1 < n) {
+            const VM q1 = VOP(eq)(x1, vm);
+            acc = ACC(add)(acc, VOP(zero_where)(q1, e1));
+            c = VOP(add)(c, VOP(one_where)(q1));
+        }
     }
     ACC(store)(rest, acc);
     {
@@ -107,10 +166,7 @@ static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t 
         for (int64_t i = 0; i < n; ++i)
             VOP(storeu)(buf[i], VOP(sub)(VOP(sub)(VOP(loadu)(buf[i]), vm), vL));
     }
-    for (int j = 0; j < k; ++j)
-        if (ok & (1 << j))
-            for (int64_t i = 0; i < n; ++i)
-                yr[j][i] = buf[i][j];
+    FSS_FN(short_scatter)(buf, yr, n, k, ok);
     return ok;
 }
 
