@@ -14,6 +14,10 @@
 #define FSS_DCAT_(a, b) a##b
 #define FSS_DCAT(a, b) FSS_DCAT_(a, b)
 
+/* Rows up to this size go through the driver's stages in groups of
+ * FSS_XENT_ROWS (xent_driver_body.h, rows_range). */
+#define FSS_XENT_GROUP_BYTES 1024
+
 #define T float
 #define TS f32
 #define KSET fss_kernels_f32

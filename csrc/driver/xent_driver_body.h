@@ -21,66 +21,110 @@ static void XFN(fill)(T *y, int64_t n, T v)
         y[j] = v;
 }
 
-/* One row; returns its loss (sample weight included). y: gradient row or
- * NULL (may be x); scratch: n elements, used for T != 1 without y. */
-static double XFN(row)(const KSET *k, const fss_xent_args *a, int64_t i, T *scratch)
+/* Rows per group (see rows_range): rows up to FSS_XENT_GROUP_BYTES go in
+ * groups, small enough to stay in L1 between the stages. */
+static int64_t XFN(group_rows)(int64_t n)
+{
+    return n * (int64_t)sizeof(T) <= FSS_XENT_GROUP_BYTES ? FSS_XENT_ROWS : 1;
+}
+
+/* A row's state between the stages below. */
+typedef struct {
+    const T *x, *z, *q; /* logits, scaled logits (x for T == 1), soft target or NULL */
+    T *y;               /* gradient row or NULL */
+    int64_t i, t;       /* row; label (-1 for soft targets) */
+    T m;
+    double zt, gap, uw, rest, count, sw;
+    int done;           /* loss final (ignored or non-finite row) */
+    double loss;
+} XFN(state);
+
+/* Marks a row done with this loss, its gradient row (if any) filled with g. */
+static void XFN(finish_early)(XFN(state) *s, int64_t n, double loss, T g)
+{
+    if (s->y)
+        XFN(fill)(s->y, n, g);
+    s->done = 1, s->loss = loss;
+}
+
+/* Stage 1: pointers, label, scaled logits. scratch: n elements, used for
+ * T != 1 without a gradient. */
+static void XFN(stage_prep)(const KSET *k, const fss_xent_args *a, int64_t i, T *scratch, XFN(state) *s)
 {
     const int64_t n = a->n_classes;
-    const T *x = (const T *)a->logits + i * a->x_row_stride;
-    T *y = a->grad ? (T *)a->grad + i * a->grad_row_stride : NULL;
-    const T *w = (const T *)a->weight;
-    const T *q = a->soft_target ? (const T *)a->soft_target + i * a->q_row_stride : NULL;
-    const double sw = a->sample_weight ? a->sample_weight[i] : 1.0;
-    const double eps = a->label_smoothing;
-    int64_t t = -1;
+    s->i = i;
+    s->x = (const T *)a->logits + i * a->x_row_stride;
+    s->y = a->grad ? (T *)a->grad + i * a->grad_row_stride : NULL;
+    s->q = a->soft_target ? (const T *)a->soft_target + i * a->q_row_stride : NULL;
+    s->sw = a->sample_weight ? a->sample_weight[i] : 1.0;
+    s->done = 0;
+    s->count = 0.0;
+    s->t = -1;
     if (a->target) {
-        t = a->target[i];
-        if (t == a->ignore_index) {
-            if (y)
-                XFN(fill)(y, n, 0);
-            return 0.0;
+        s->t = a->target[i];
+        if (s->t == a->ignore_index) {
+            XFN(finish_early)(s, n, 0.0, 0);
+            return;
         }
     }
-    const T *z = x;
+    s->z = s->x;
     if (a->temperature != 1.0) {
-        T *buf = y ? y : scratch;
-        k->row_multo(x, n, (T)(1.0 / a->temperature), buf);
-        z = buf;
+        T *buf = s->y ? s->y : scratch;
+        k->row_multo(s->x, n, (T)(1.0 / a->temperature), buf);
+        s->z = buf;
     }
-    const T m = k->row_max(z, n);
-    if (!isfinite(m)) {
-        if (y)
-            XFN(fill)(y, n, (T)NAN);
-        return NAN;
+}
+
+/* Stage 2 (s->m set): a row that is not finite is done; the gap sums. */
+static void XFN(stage_gaps)(const KSET *k, const fss_xent_args *a, XFN(state) *s)
+{
+    const int64_t n = a->n_classes;
+    if (!isfinite(s->m)) {
+        XFN(finish_early)(s, n, NAN, (T)NAN);
+        return;
     }
-    const double zt = t >= 0 ? (double)z[t] : 0.0;
+    s->zt = s->t >= 0 ? (double)s->z[s->t] : 0.0;
+    const T *w = (const T *)a->weight;
+    const double eps = a->label_smoothing;
     /* gap = sum_j u_j w_j (m - z_j), uw = sum_j u_j w_j, u the target
      * distribution: q for soft targets (smoothed below), else the smoothing's
      * uniform part (the one-hot part is (m - z_t) * w_t). Soft targets with
      * smoothing use (1 - eps) q + eps / C without forming it: two sums. */
     double gap = 0.0, uw = 0.0, gap1 = 0.0, uw1 = 0.0;
-    if (q)
-        gap = k->row_gapdot(z, n, m, q, w, &uw);
+    if (s->q)
+        gap = k->row_gapdot(s->z, n, s->m, s->q, w, &uw);
     if (eps > 0.0)
-        gap1 = k->row_gapdot(z, n, m, NULL, w, &uw1);
-    if (q && eps > 0.0) {
+        gap1 = k->row_gapdot(s->z, n, s->m, NULL, w, &uw1);
+    if (s->q && eps > 0.0) {
         gap = (1.0 - eps) * gap + eps / (double)n * gap1;
         uw = (1.0 - eps) * uw + eps / (double)n * uw1;
-    } else if (!q) {
+    } else if (!s->q) {
         gap = gap1;
         uw = uw1;
     }
-    /* the next row's logits and gradient are prefetched during the exponentials */
-    const int last = i + 1 >= a->n_rows;
-    double count = 0.0;
-    double rest = k->row_sumexp_c(z, n, m, y, &count, last ? NULL : x + a->x_row_stride,
-                                  last || !y ? NULL : y + a->grad_row_stride);
-    if (isnan(rest)) {
-        if (y)
-            XFN(fill)(y, n, (T)NAN);
-        return NAN;
-    }
-    rest += count - 1.0; /* other elements equal to the max each add exactly 1 */
+    s->gap = gap, s->uw = uw;
+}
+
+/* Stage 3 (s->rest, s->count set by row_sumexp_c): a NaN sum makes the row
+ * done; otherwise the max-equal elements other than the max each add
+ * exactly 1. */
+static void XFN(stage_rest)(const fss_xent_args *a, XFN(state) *s)
+{
+    if (isnan(s->rest))
+        XFN(finish_early)(s, a->n_classes, NAN, (T)NAN);
+    else
+        s->rest += s->count - 1.0;
+}
+
+/* Stage 4: the row's loss (sample weight included, returned) and gradient. */
+static double XFN(stage_finish)(const KSET *k, const fss_xent_args *a, const XFN(state) *s)
+{
+    const int64_t n = a->n_classes, t = s->t;
+    const T *w = (const T *)a->weight;
+    const T *q = s->q;
+    T *y = s->y;
+    const double eps = a->label_smoothing, rest = s->rest, zt = s->zt, gap = s->gap, uw = s->uw;
+    const T m = s->m;
     const double L = log1p(rest), S = 1.0 + rest;
     double loss;
     if (q) {
@@ -92,7 +136,7 @@ static double XFN(row)(const KSET *k, const fss_xent_args *a, int64_t i, T *scra
             loss += eps / (double)n * (gap + a->weight_sum * L);
     }
     if (y) {
-        const double r = sw * a->grad_scale / a->temperature;
+        const double r = s->sw * a->grad_scale / a->temperature;
         if (q) {
             k->row_scalesub(y, n, (T)(r * uw / S), (T)(r * (1.0 - eps)), q, w);
             if (eps > 0.0)
@@ -113,9 +157,111 @@ static double XFN(row)(const KSET *k, const fss_xent_args *a, int64_t i, T *scra
             y[t] = (T)(r * gt);
         }
     }
-    return sw * loss;
+    return s->sw * loss;
 }
 
+/* Keeps in live[0..nl) the rows that are not done, in order; returns how many. */
+static int XFN(still_live)(const XFN(state) *st, int *live, int nl)
+{
+    int kept = 0;
+    for (int j = 0; j < nl; ++j)
+        if (!st[live[j]].done)
+            live[kept++] = live[j];
+    return kept;
+}
+
+/* s->m for the group's live rows: the group kernel for short rows. */
+static void XFN(group_max)(const KSET *k, int64_t n, int short_rows, XFN(state) *st, const int *live, int nl)
+{
+    if (!short_rows) {
+        for (int j = 0; j < nl; ++j)
+            st[live[j]].m = k->row_max(st[live[j]].z, n);
+        return;
+    }
+    const T *zs[FSS_XENT_ROWS];
+    T ms[FSS_XENT_ROWS];
+    for (int j = 0; j < nl; ++j)
+        zs[j] = st[live[j]].z;
+    k->rows_max(nl, zs, n, ms);
+    for (int j = 0; j < nl; ++j)
+        st[live[j]].m = ms[j];
+}
+
+/* s->rest and s->count (row_sumexp_c) for the group's live rows, the
+ * exponentials into their gradient rows: the group kernel for short rows;
+ * longer ones prefetch the next row's logits and gradient meanwhile. */
+static void XFN(group_sums)(const KSET *k, const fss_xent_args *a, int short_rows, XFN(state) *st, const int *live,
+                            int nl)
+{
+    const int64_t n = a->n_classes;
+    if (!short_rows) {
+        for (int j = 0; j < nl; ++j) {
+            XFN(state) *s = &st[live[j]];
+            const int last = s->i + 1 >= a->n_rows;
+            s->rest = k->row_sumexp_c(s->z, n, s->m, s->y, &s->count, last ? NULL : s->x + a->x_row_stride,
+                                      last || !s->y ? NULL : s->y + a->grad_row_stride);
+        }
+        return;
+    }
+    const T *zs[FSS_XENT_ROWS];
+    T *ys[FSS_XENT_ROWS];
+    T ms[FSS_XENT_ROWS];
+    double rests[FSS_XENT_ROWS], counts[FSS_XENT_ROWS];
+    for (int j = 0; j < nl; ++j) {
+        zs[j] = st[live[j]].z, ys[j] = st[live[j]].y, ms[j] = st[live[j]].m;
+        counts[j] = 0.0;
+    }
+    k->rows_sumexp_c(nl, zs, n, ms, ys, rests, counts);
+    for (int j = 0; j < nl; ++j)
+        st[live[j]].rest = rests[j], st[live[j]].count = counts[j];
+}
+
+/* Rows [r0, r1): their losses into loss_rows (if any), their sum returned,
+ * added in row order. A short row is one chain of dependent steps (maximum,
+ * exponentials, their sum, log1p, scale) with little work in each, so rows
+ * of up to FSS_XENT_GROUP_BYTES go in groups, each stage for every row of
+ * the group before the next stage: the rows' independent chains then
+ * overlap in the core. Rows of at most 2W elements take the maximum and the
+ * exponentials through the group kernels (rows_max, rows_sumexp_c), the
+ * same bits as the row kernels. Every row takes the same steps with the
+ * same operands as alone, so the same bits. scratch: group_rows(n) rows of
+ * n elements (used for T != 1 without a gradient). */
+static double XFN(rows_range)(const KSET *k, const fss_xent_args *a, int64_t r0, int64_t r1, T *scratch)
+{
+    const int64_t n = a->n_classes, group = XFN(group_rows)(n);
+    const int short_rows = n <= 2 * (int64_t)k->short_rows;
+    T *loss_rows = (T *)a->loss_rows;
+    double total = 0.0;
+    XFN(state) st[FSS_XENT_ROWS];
+    int live[FSS_XENT_ROWS];
+    for (int64_t i0 = r0; i0 < r1; i0 += group) {
+        const int g = (int)(r1 - i0 < group ? r1 - i0 : group);
+        for (int b = 0; b < g; ++b) {
+            XFN(stage_prep)(k, a, i0 + b, scratch ? scratch + b * n : NULL, &st[b]);
+            live[b] = b;
+        }
+        int nl = XFN(still_live)(st, live, g);
+        XFN(group_max)(k, n, short_rows, st, live, nl);
+        for (int j = 0; j < nl; ++j)
+            XFN(stage_gaps)(k, a, &st[live[j]]);
+        nl = XFN(still_live)(st, live, nl);
+        XFN(group_sums)(k, a, short_rows, st, live, nl);
+        for (int j = 0; j < nl; ++j)
+            XFN(stage_rest)(a, &st[live[j]]);
+        for (int b = 0; b < g; ++b) {
+            const double l = st[b].done ? st[b].loss : XFN(stage_finish)(k, a, &st[b]);
+            if (loss_rows)
+                loss_rows[i0 + b] = (T)l;
+            total += l;
+        }
+    }
+    return total;
+}
+
+/* One thread runs the rows without entering the OpenMP runtime (its team
+ * setup, even for a team of one, is a good part of a small call). A team
+ * takes a contiguous block of rows per thread, and the blocks' sums are
+ * added in thread order, so the total does not depend on scheduling. */
 static int XFN(run)(const KSET *k, const fss_xent_args *a, double *loss_sum, int num_threads)
 {
     const int64_t rows = a->n_rows, n = a->n_classes;
@@ -126,28 +272,37 @@ static int XFN(run)(const KSET *k, const fss_xent_args *a, double *loss_sum, int
     const int nt = fss_threads_for(rows * (n > 0 ? n : 1), rows, num_threads);
     T *scratch = NULL;
     if (a->temperature != 1.0 && a->grad == NULL) {
-        scratch = (T *)malloc((size_t)(n > 0 ? n : 1) * sizeof(T) * (size_t)nt);
+        scratch = (T *)malloc((size_t)(n > 0 ? n : 1) * sizeof(T) * (size_t)XFN(group_rows)(n) * (size_t)nt);
         if (scratch == NULL)
             return FSS_ERR_NOMEM;
     }
-    T *loss_rows = (T *)a->loss_rows;
     double total = 0.0;
 #if defined(_OPENMP)
-#pragma omp parallel num_threads(nt) if (nt > 1)
+    if (nt > 1) {
+        double *partial = (double *)calloc((size_t)nt, sizeof(double));
+        if (partial == NULL) {
+            free(scratch);
+            return FSS_ERR_NOMEM;
+        }
+        int used = 1;
+#pragma omp parallel num_threads(nt)
+        {
+            const int64_t t = omp_get_thread_num(), team = omp_get_num_threads();
+            const int64_t r0 = rows / team * t + (t < rows % team ? t : rows % team);
+            const int64_t r1 = r0 + rows / team + (t < rows % team);
+            T *buf = scratch ? scratch + (size_t)n * (size_t)XFN(group_rows)(n) * (size_t)t : NULL;
+            partial[t] = XFN(rows_range)(k, a, r0, r1, buf);
+            if (t == 0)
+                used = (int)team;
+        }
+        for (int t = 0; t < used; ++t)
+            total += partial[t];
+        free(partial);
+    } else
 #endif
     {
-#if defined(_OPENMP)
-        T *buf = scratch ? scratch + (size_t)n * (size_t)omp_get_thread_num() : NULL;
-#pragma omp for schedule(static) reduction(+ : total)
-#else
-        T *buf = scratch;
-#endif
-        for (int64_t i = 0; i < rows; ++i) {
-            const double l = XFN(row)(k, a, i, buf);
-            if (loss_rows)
-                loss_rows[i] = (T)l;
-            total += l;
-        }
+        (void)nt;
+        total = XFN(rows_range)(k, a, 0, rows, scratch);
     }
     free(scratch);
     if (loss_sum)

@@ -29,6 +29,7 @@
 #endif
 #include "softmax_kernels.h"
 #include "xent_kernels.h"
+#include "xent_short_kernels.h"
 #include "col_kernels.h"
 #include "short_row_kernels.h"
 #undef T
@@ -67,6 +68,7 @@
 #endif
 #include "softmax_kernels.h"
 #include "xent_kernels.h"
+#include "xent_short_kernels.h"
 #include "col_kernels.h"
 #include "short_row_kernels.h"
 #undef T
@@ -91,6 +93,7 @@
             FSS_COL_MAX,                                                                   \
             FSS_FN_OF(row_sumexp_c, ts), FSS_FN_OF(row_gapdot, ts),                        \
             FSS_FN_OF(row_scalesub, ts), FSS_FN_OF(row_multo, ts),                         \
+            FSS_FN_OF(rows_max, ts), FSS_FN_OF(rows_sumexp_c, ts),                         \
             FSS_FN_OF(row_short, ts), FSS_FN_OF(rows_short, ts), FSS_SHORT_MAX(width), (width) \
     }
 

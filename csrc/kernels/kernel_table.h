@@ -16,6 +16,9 @@
  * width: 16 floats on AVX-512) */
 #define FSS_SHORT_ROWS_MAX 16
 
+/* The most rows the cross-entropy short-row kernels take at once */
+#define FSS_XENT_ROWS 8
+
 #define FSS_DECLARE_KERNEL_SET(T, TS)                                                        \
     typedef struct {                                                                         \
         /* max over a contiguous row (a NaN may or may not win: callers check the sum) */   \
@@ -48,6 +51,11 @@
         /* y = y*a - b*u*v; u, v may be NULL (ones) */                                       \
         void (*row_scalesub)(T *y, int64_t n, T a, T b, const T *u, const T *v);             \
         void (*row_multo)(const T *x, int64_t n, T s, T *y); /* y = x*s (y may be x) */      \
+        /* k <= FSS_XENT_ROWS rows x[r] of n <= 2 * short_rows elements: row_max and          \
+         * row_sumexp_c of each, bit for bit (kernels/xent_short_kernels.h) */                 \
+        void (*rows_max)(int k, const T *const *x, int64_t n, T *m);                          \
+        void (*rows_sumexp_c)(int k, const T *const *x, int64_t n, const T *m,                \
+                              T *const *e_out, double *rest, double *count);                   \
         /* ---- short rows (kernels/short_row_kernels.h) ---- */                            \
         /* a whole finite row of n <= short_max elements, no block loops: op as fss_op;       \
          * returns 0, having written nothing, when the general path must take the row */     \

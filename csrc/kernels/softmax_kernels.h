@@ -110,8 +110,14 @@ static void FSS_FN(row_scale)(T *restrict y, int64_t n, T s, T s_lo)
         VOP(storeu)(y + i + W, VOP(fmadd)(y1, vs, VOP(mul)(y1, vl)));
     }
     for (; i < n; i += W) {
-        const V y0 = VOP(load_part)(y + i, n - i, 0);
-        VOP(store_part)(y + i, VOP(fmadd)(y0, vs, VOP(mul)(y0, vl)), n - i);
+        /* whole vectors whole: a masked store is slow (microcoded on Zen 1) */
+        if (n - i >= W) {
+            const V y0 = VOP(loadu)(y + i);
+            VOP(storeu)(y + i, VOP(fmadd)(y0, vs, VOP(mul)(y0, vl)));
+        } else {
+            const V y0 = VOP(load_part)(y + i, n - i, 0);
+            VOP(store_part)(y + i, VOP(fmadd)(y0, vs, VOP(mul)(y0, vl)), n - i);
+        }
     }
 }
 

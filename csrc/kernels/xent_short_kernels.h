@@ -1,0 +1,84 @@
+/* Cross-entropy kernels for groups of short rows (n <= 2W elements each):
+ * row_max and row_sumexp_c row by row inside one call.
+ *
+ * A short row is a chain of dependent steps with little work in each (load,
+ * max, exponential, widening, horizontal sum); one kernel call per row
+ * leaves the core waiting on that chain, and the next call's independent
+ * chain starts too late to overlap it (a call's prologue and block loops
+ * fill the window; on Zen 1 the FP scheduler is the tighter limit). Here the
+ * rows' straight-line bodies follow one another in one loop, close enough
+ * to overlap. Each row takes exactly the operations row_max and
+ * row_sumexp_c take for it (xent_kernels.h, softmax_kernels.h: for n <= 2W
+ * one pair of vectors, or one or two tail vectors, one block), in the same
+ * order, so the same bits.
+ *
+ * Included by kernels/instantiate.h after xent_kernels.h. */
+
+#define FSS_FN(name) FSS_CAT(FSS_CAT(fss_##name##_, TS), FSS_CAT(_, FSS_ISA_SUFFIX))
+
+/* m[r] = row_max(x[r], n) for r < k; n <= 2W */
+static void FSS_FN(rows_max)(int k, const T *const *x, int64_t n, T *m)
+{
+    const V ninf = VOP(set1)(-(T)INFINITY);
+    for (int r = 0; r < k; ++r) {
+        V m0 = ninf;
+        for (int64_t i = 0; i < n; i += W)
+            m0 = VOP(max)(m0, n - i >= W ? VOP(loadu)(x[r] + i) : VOP(load_part)(x[r] + i, n - i, -(T)INFINITY));
+        m[r] = VOP(hmax)(VOP(max)(VOP(max)(m0, ninf), VOP(max)(ninf, ninf)));
+    }
+}
+
+/* rest[r] = row_sumexp_c(x[r], n, m[r], e_out[r], &count[r], NULL, NULL)
+ * for r < k (count[r] is added to, e_out[r] may be NULL); n <= 2W. A row's
+ * two vectors take their exponentials interleaved (xent_expc_pair, the
+ * same bits lane by lane) whether row_sumexp_c would take them as a pair
+ * (n = 2W) or one by one in its tail loop; they are summed as it does. */
+static void FSS_FN(rows_sumexp_c)(int k, const T *const *x, int64_t n, const T *m, T *const *e_out,
+                                  double *rest, double *count)
+{
+    const int two = n > W;
+    const int64_t left = two ? n - W : n; /* elements in the last vector */
+    for (int r = 0; r < k; ++r) {
+        const T *xr = x[r];
+        T *er = e_out[r];
+        const V vm = VOP(set1)(m[r]), vnm = VOP(set1)(-m[r]);
+        /* the last vector padded with m (see row_sumexp_c) */
+        const V xl = left >= W ? VOP(loadu)(xr + n - left) : VOP(load_part)(xr + n - left, left, m[r]);
+        const V xf = two ? VOP(loadu)(xr) : xl;
+        V ef = xf, el = xl;
+        if (two)
+            FSS_FN(xent_expc_pair)(&ef, &el, vm, vnm);
+        else
+            el = FSS_FN(xent_expc)(xl, vm, vnm);
+        const VM qf = VOP(eq)(xf, vm), ql = VOP(eq)(xl, vm);
+        if (er && two)
+            VOP(storeu)(er, ef);
+        if (er && left >= W)
+            VOP(storeu)(er + n - left, el);
+        else if (er)
+            VOP(store_part)(er + n - left, el, left);
+        ACCT a0 = ACC(zero)();
+        V c = VOP(set1)(0);
+        double cnt = 0.0;
+        if (n == 2 * W) { /* row_sumexp_c's pair loop, once */
+            a0 = ACC(add)(a0, VOP(add)(VOP(zero_where)(qf, ef), VOP(zero_where)(ql, el)));
+            c = VOP(add)(c, VOP(add)(VOP(one_where)(qf), VOP(one_where)(ql)));
+        } else { /* its tail loop */
+            if (two) {
+                a0 = ACC(add)(a0, VOP(zero_where)(qf, ef));
+                c = VOP(add)(c, VOP(one_where)(qf));
+            }
+            a0 = ACC(add)(a0, VOP(zero_where)(ql, el));
+            c = VOP(add)(c, VOP(one_where)(ql));
+            if (left < W && m[r] == m[r])
+                cnt -= (double)(W - left);
+        }
+        fss_ksum total = { 0.0, 0.0 };
+        fss_ksum_add(&total, ACC(hsum)(a0));
+        cnt += ACC(hsum)(ACC(add)(ACC(zero)(), c));
+        count[r] += cnt;
+        rest[r] = fss_ksum_value(&total);
+    }
+}
+
+#undef FSS_FN
