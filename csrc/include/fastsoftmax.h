@@ -117,6 +117,40 @@ typedef struct {
 
 int fss_cross_entropy(const fss_xent_args *args, double *loss_sum, int num_threads);
 
+/* ---- checks on targets and weights (driver/xent_checks.c) ------------ */
+/* The check fss_cross_entropy and fss_softmax_focal_loss need done first:
+ * every label in [0, n_classes) or equal to ignore_index. Reads the labels
+ * and weights only, writes nothing but *out:
+ *   first_bad:    index of the first label that is neither (the scan stops
+ *                 there; the other fields are then 0), or -1;
+ *   n_ignored:    labels equal to ignore_index;
+ *   weight_total: the "mean" denominator: the sum over the other rows of
+ *                 weight[label] * sample_weight[i] (either 1 where NULL),
+ *                 compensated, in double; n - n_ignored without weights.
+ * target_unsigned: target holds uint64 values (a value from 2^63 up is out
+ * of range, never ignore_index). target NULL (soft targets): no labels to
+ * check, weight_total = the sum of sample_weight (n without it). */
+typedef struct {
+    const int64_t *target;        /* n labels, or NULL */
+    int64_t n, n_classes;
+    int target_unsigned;
+    int64_t ignore_index;
+    fss_dtype weight_dtype;       /* FSS_FLOAT32 or FSS_FLOAT64 */
+    const void *weight;           /* n_classes class weights, or NULL */
+    const double *sample_weight;  /* n, or NULL */
+} fss_label_args;
+
+typedef struct {
+    int64_t first_bad, n_ignored;
+    double weight_total;
+} fss_label_stats;
+
+int fss_check_labels(const fss_label_args *args, fss_label_stats *out);
+
+/* Index of the first of n values that is NaN, infinite or negative, or -1
+ * (class and sample weights must be finite and non-negative). */
+int64_t fss_first_bad_weight(const double *v, int64_t n);
+
 /* ---- sigmoid family (driver/sigmoid_driver.c) ------------------------ */
 typedef enum { FSS_SIGMOID = 0, FSS_LOG_SIGMOID = 1 } fss_sig_op;
 

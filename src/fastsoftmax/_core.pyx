@@ -4,6 +4,7 @@
 Argument checking and normalisation happen in Python (_api.py); this module
 only turns checked arrays and collapsed 3-D views into C calls."""
 
+cimport cython
 from libc.stdint cimport int64_t
 cimport numpy as cnp
 
@@ -380,110 +381,6 @@ def default_threads() -> int:
     return fss_default_threads()
 
 
-# ---- cross-entropy --------------------------------------------------------
-
-cdef extern from "fastsoftmax.h" nogil:
-    ctypedef struct fss_xent_args:
-        fss_dtype dtype
-        int64_t n_rows
-        int64_t n_classes
-        const void *logits
-        int64_t x_row_stride
-        const int64_t *target
-        const void *soft_target
-        int64_t q_row_stride
-        const void *weight
-        double weight_sum
-        const double *sample_weight
-        int64_t ignore_index
-        double label_smoothing
-        double temperature
-        double grad_scale
-        void *loss_rows
-        void *grad
-        int64_t grad_row_stride
-    int fss_cross_entropy(const fss_xent_args *args, double *loss_sum, int num_threads)
-
-
-cdef int64_t _row_stride(cnp.ndarray a, str name) except? -1:
-    """Row stride in elements of a 2-D array whose last axis is contiguous."""
-    if a.ndim != 2 or (a.shape[1] > 1 and a.strides[1] != a.itemsize) or a.strides[0] % a.itemsize:
-        raise ValueError(f"internal: {name} is not a row-contiguous 2-D array")
-    return a.strides[0] // a.itemsize if a.shape[0] > 1 else a.shape[1]
-
-
-def cross_entropy(cnp.ndarray x, cnp.ndarray target, cnp.ndarray soft_target, cnp.ndarray weight,
-                  double weight_sum, cnp.ndarray sample_weight, long long ignore_index,
-                  double label_smoothing, double temperature, double grad_scale,
-                  cnp.ndarray loss_rows, cnp.ndarray grad, int num_threads):
-    """Row-wise cross-entropy over x (N, C) with contiguous classes.
-
-    Exactly one of target (int64, N) and soft_target (x's dtype, (N, C)) is
-    given; weight (C,) of x's dtype, sample_weight (N,) float64, loss_rows (N,)
-    of x's dtype and grad ((N, C), x's dtype; may be x) are optional (None).
-    Everything is checked by the caller (_xent.py); returns the sum of the row
-    losses (float64).
-    """
-    cdef fss_xent_args a
-    cdef double total = 0.0
-    cdef int rc
-    cdef int num = x.dtype.num
-    if num == cnp.NPY_FLOAT32:
-        a.dtype = FSS_FLOAT32
-    elif num == cnp.NPY_FLOAT64:
-        a.dtype = FSS_FLOAT64
-    else:
-        raise TypeError(f"internal: unsupported kernel dtype {x.dtype}")
-    for arr in (soft_target, weight, loss_rows, grad):
-        if arr is not None and arr.dtype.num != num:
-            raise TypeError("internal: cross_entropy arrays must share x's dtype")
-    a.n_rows = x.shape[0]
-    a.n_classes = x.shape[1]
-    a.logits = cnp.PyArray_DATA(x)
-    a.x_row_stride = _row_stride(x, "x")
-    a.target = NULL
-    a.soft_target = NULL
-    a.q_row_stride = 0
-    if target is not None:
-        if target.dtype.num != cnp.NPY_INT64 or not target.flags.c_contiguous or target.shape[0] != a.n_rows:
-            raise TypeError("internal: target must be a contiguous int64 (N,) array")
-        a.target = <const int64_t *>cnp.PyArray_DATA(target)
-    if soft_target is not None:
-        a.soft_target = cnp.PyArray_DATA(soft_target)
-        a.q_row_stride = _row_stride(soft_target, "soft_target")
-    a.weight = NULL
-    if weight is not None:
-        if not weight.flags.c_contiguous or weight.shape[0] != a.n_classes:
-            raise ValueError("internal: weight must be contiguous (C,)")
-        a.weight = cnp.PyArray_DATA(weight)
-    a.weight_sum = weight_sum
-    a.sample_weight = NULL
-    if sample_weight is not None:
-        if sample_weight.dtype.num != cnp.NPY_FLOAT64 or not sample_weight.flags.c_contiguous:
-            raise TypeError("internal: sample_weight must be contiguous float64")
-        a.sample_weight = <const double *>cnp.PyArray_DATA(sample_weight)
-    a.ignore_index = ignore_index
-    a.label_smoothing = label_smoothing
-    a.temperature = temperature
-    a.grad_scale = grad_scale
-    a.loss_rows = NULL
-    if loss_rows is not None:
-        if not loss_rows.flags.c_contiguous or loss_rows.shape[0] != a.n_rows:
-            raise ValueError("internal: loss_rows must be contiguous (N,)")
-        a.loss_rows = cnp.PyArray_DATA(loss_rows)
-    a.grad = NULL
-    a.grad_row_stride = 0
-    if grad is not None:
-        a.grad = cnp.PyArray_DATA(grad)
-        a.grad_row_stride = _row_stride(grad, "grad")
-    with nogil:
-        rc = fss_cross_entropy(&a, &total, num_threads)
-    if rc == FSS_ERR_NOMEM:
-        raise MemoryError("fastsoftmax: could not allocate a row buffer")
-    if rc != FSS_OK:
-        raise RuntimeError(f"fastsoftmax: kernel error {rc}")
-    return total
-
-
+include "_bind_xent.pxi"
 include "_bind_sigmoid.pxi"
 include "_bind_backward.pxi"

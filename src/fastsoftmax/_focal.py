@@ -32,12 +32,12 @@ def _class_vector(value: object, name: str, n_classes: int) -> np.ndarray:
     v = np.asarray(value)
     if v.dtype.kind not in "biuf":
         raise TypeError(f"{name}: unsupported dtype {v.dtype}")
-    v = v.astype(np.float64)
+    v = np.ascontiguousarray(v.astype(np.float64))
     if v.shape != (n_classes,):
         raise ValueError(f"{name}: has shape {v.shape}, expected ({n_classes},) (one per class)")
-    if not np.all(np.isfinite(v)) or np.any(v < 0):
+    if _core.first_bad_weight(v) >= 0:
         raise ValueError(f"{name}: must be finite and non-negative")
-    return np.ascontiguousarray(v)
+    return v
 
 
 def softmax_focal_loss(
@@ -183,7 +183,7 @@ def softmax_focal_loss(
     if grad_out is not None:
         _check_grad_out(grad_out, x)
         in_place = grad_out is logits
-    labels, _ = _labels(t, C, ignore)
+    labels, denom = _labels(t, C, ignore, w)
 
     # ---- every check passed: layout and kernel ----
     xl = np.moveaxis(x, ax, -1)
@@ -201,9 +201,6 @@ def softmax_focal_loss(
         if g2 is None:
             g2 = np.empty((N, C), dtype=kdt)
 
-    keep = labels != ignore
-    tw = w[labels[keep]] if w is not None else np.ones(int(keep.sum()))
-    denom = float(tw.sum())
     mean = reduction == "mean"
     grad_scale = (1.0 / denom if denom > 0 else 0.0) if mean else 1.0
     loss_rows = np.empty(N, dtype=kdt) if reduction == "none" else None

@@ -1,9 +1,12 @@
 """cross_entropy: PyTorch's cross-entropy loss and its gradient in one fused call.
 
 Each call checks every argument (nothing is written before all checks pass),
-brings the logits to an (N, C) array whose class axis is contiguous, and runs
-one GIL-free kernel (_core.cross_entropy) that computes the per-row losses and,
-optionally, the gradient. See :func:`cross_entropy` for the semantics."""
+brings the logits to an (N, C) array whose class axis is contiguous, and makes
+one Cython call (_core.cross_entropy): in one release of the GIL, a C pass over
+the labels (range, ignored rows, the "mean" denominator; a bad label comes back
+as BadLabel, worded here, with nothing written), then the kernel that computes
+the per-row losses and, optionally, the gradient. See
+:func:`cross_entropy` for the semantics."""
 
 from __future__ import annotations
 
@@ -17,6 +20,11 @@ from ._args import as_input_array, as_named_array, normalize_axes, normalize_thr
 
 _REDUCTIONS = ("mean", "sum", "none")
 _INT64_MAX = np.iinfo(np.int64).max
+# Native-order dtypes, for identity tests (most arrays of these dtypes carry
+# these very objects; an equal copy takes the general branch, with the same result).
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+_I64 = np.dtype(np.int64)
 
 
 def _as_float(value: object, name: str) -> float:
@@ -69,31 +77,43 @@ def _check_target(target: object, batch_shape: tuple[int, ...], logits_shape: tu
     )
 
 
-def _labels(t: np.ndarray, n_classes: int, ignore_index: int) -> tuple[np.ndarray, int]:
-    """Flat contiguous int64 labels, checked to lie in [0, C) or equal ignore_index;
-    (labels, number of ignored rows). Two reductions on the common all-valid path."""
-    flat = t.reshape(-1)
-    if flat.size == 0:
-        return np.zeros(0, dtype=np.int64), 0
-    lo, hi = int(flat.min()), int(flat.max())
-    if hi > _INT64_MAX:
-        raise ValueError(f"target: label {hi} is out of range for {n_classes} classes")
-    lab = np.ascontiguousarray(flat, dtype=np.int64)
+def _label_array(t: np.ndarray) -> tuple[np.ndarray, bool]:
+    """The labels as the C check reads them: flat, contiguous, aligned, native int64, with
+    uint64 values viewed as int64 and flagged (those from 2^63 up must stay out of
+    range rather than wrap); (labels, unsigned). A contiguous native int64 or uint64
+    target is used as it is."""
+    dt = t.dtype
+    if dt is _I64 and t.flags.carray and t.ndim == 1:
+        return t, False
+    unsigned = dt.kind == "u" and dt.itemsize == 8
+    lab = np.ascontiguousarray(t, dtype=np.uint64 if unsigned else np.int64).reshape(-1)
     if not lab.flags.aligned:  # the kernels load int64 labels directly
         lab = lab.copy()
-    if lo >= 0 and hi < n_classes:
-        ignored = int(np.count_nonzero(lab == ignore_index)) if lo <= ignore_index <= hi else 0
-        return lab, ignored
-    is_ignored = lab == ignore_index
-    ok = ((lab >= 0) & (lab < n_classes)) | is_ignored
-    if not ok.all():
-        pos = int(np.argmin(ok))
-        idx = np.unravel_index(pos, t.shape)
-        raise ValueError(
-            f"target: label {int(lab[pos])} at index {tuple(int(i) for i in idx)} is out of range "
-            f"[0, {n_classes}) and is not ignore_index ({ignore_index})"
-        )
-    return lab, int(np.count_nonzero(is_ignored))
+    return (lab.view(np.int64) if unsigned else lab), unsigned
+
+
+def _bad_label(t: np.ndarray, pos: int, n_classes: int, ignore_index: int) -> ValueError:
+    """The error for the label at flat index ``pos`` (as the C check reports it)."""
+    value = int(t.reshape(-1)[pos])
+    idx = tuple(int(i) for i in np.unravel_index(pos, t.shape))
+    return ValueError(
+        f"target: label {value} at index {idx} is out of range [0, {n_classes}) and is not "
+        f"ignore_index ({ignore_index})"
+    )
+
+
+def _labels(
+    t: np.ndarray, n_classes: int, ignore_index: int, weight: np.ndarray | None = None
+) -> tuple[np.ndarray, float]:
+    """Contiguous int64 labels (uint64 values checked as such), every one in [0, C)
+    or equal to ignore_index; (labels, the "mean" denominator: the summed float64
+    class weights of the kept rows, or their number). One scan in C."""
+    lab, unsigned = _label_array(t)
+    try:
+        _, denom = _core.check_labels(lab, unsigned, n_classes, ignore_index, weight)
+    except _core.BadLabel as exc:
+        raise _bad_label(t, exc.index, n_classes, ignore_index) from None
+    return lab, denom
 
 
 def _ignore_index(ignore_index: object) -> int:
@@ -117,7 +137,7 @@ def _class_weights(weight: object, n_classes: int, kdt: np.dtype) -> np.ndarray:
     w64 = w64.astype(np.float64)
     if w64.shape != (n_classes,):
         raise ValueError(f"weight: has shape {w64.shape}, expected ({n_classes},) (one per class)")
-    if not np.all(np.isfinite(w64)) or np.any(w64 < 0):
+    if _core.first_bad_weight(w64) >= 0:  # (astype made it contiguous)
         raise ValueError("weight: class weights must be finite and non-negative")
     return np.ascontiguousarray(w64.astype(kdt))
 
@@ -136,9 +156,10 @@ def _sample_weights(sample_weight: object, batch_shape: tuple[int, ...]) -> np.n
                 f"sample_weight: has shape {s.shape}, expected {batch_shape} "
                 f"(or ({batch_shape[0] if batch_shape else 1},))"
             )
-    if not np.all(np.isfinite(s)) or np.any(s < 0):
+    s = np.ascontiguousarray(s.reshape(-1))
+    if _core.first_bad_weight(s) >= 0:
         raise ValueError("sample_weight: must be finite and non-negative")
-    return np.ascontiguousarray(s.reshape(-1))
+    return s
 
 
 def _check_grad_out(grad_out: object, x: np.ndarray) -> None:
@@ -264,10 +285,17 @@ def cross_entropy(
     0.16811712653905897
     """
     x = as_input_array(logits, "logits")
-    if x.dtype.kind != "f" or x.dtype.itemsize > 8:
+    dt = x.dtype
+    if dt is _F32 or dt is _F64:
+        kdt = dt
+    elif dt.kind != "f" or dt.itemsize > 8:
         raise TypeError(
             f"logits: unsupported dtype {x.dtype} (expected float16, float32 or float64)"
         )
+    else:
+        # The kernels take native byte order; a byte-swapped input is converted.
+        native = dt.newbyteorder("=")
+        kdt = _F32 if native == np.float16 else native
     nd = x.ndim
     if nd == 0:
         raise ValueError("logits: must have at least one axis (the class axis)")
@@ -288,18 +316,16 @@ def cross_entropy(
 
     if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
         raise ValueError(f"reduction: expected one of {_REDUCTIONS}, got {reduction!r}")
-    eps = _as_float(label_smoothing, "label_smoothing")
+    eps = label_smoothing if type(label_smoothing) is float else _as_float(
+        label_smoothing, "label_smoothing")
     if not 0.0 <= eps <= 1.0:
         raise ValueError(f"label_smoothing: must be in [0, 1], got {label_smoothing!r}")
-    temp = _as_float(temperature, "temperature")
-    if not (temp > 0.0 and math.isfinite(temp)):
+    temp = temperature if type(temperature) is float else _as_float(temperature, "temperature")
+    if not 0.0 < temp < math.inf:
         raise ValueError(f"temperature: must be a finite number > 0, got {temperature!r}")
     ignore = _ignore_index(ignore_index)
-    threads = normalize_threads(num_threads)
+    threads = 0 if num_threads is None else normalize_threads(num_threads)
 
-    # The kernels take native byte order; a byte-swapped input is converted.
-    native = x.dtype.newbyteorder("=")
-    kdt = np.dtype(np.float32) if native == np.float16 else native
     w = None if weight is None else _class_weights(weight, C, kdt)
     sw = None if sample_weight is None else _sample_weights(sample_weight, batch_shape)
 
@@ -309,13 +335,14 @@ def cross_entropy(
         _check_grad_out(grad_out, x)
         in_place = grad_out is logits
 
+    # The labels' values are checked in C, in the kernel call, before anything is written.
     if soft:
-        labels = None
+        labels, unsigned = None, False
         qa = t.astype(kdt, copy=False)
     else:
-        labels, n_ignored = _labels(t, C, ignore)
+        labels, unsigned = _label_array(t)
 
-    # ---- every check passed: layout and kernel ----
+    # ---- every check passed but the labels' values: layout and kernel ----
     xl = x if last else np.moveaxis(x, ax, -1)
     xk = xl.astype(kdt, copy=False)
     x2, copied = _rows_2d(xk, C)
@@ -337,22 +364,17 @@ def cross_entropy(
         if g2 is None:
             g2 = np.empty((N, C), dtype=kdt)
 
-    if soft:
-        denom = float(sw.sum()) if sw is not None else float(N)
-    elif w is None and sw is None:
-        denom = float(N - n_ignored)
-    else:
-        keep = labels != ignore if n_ignored else slice(None)
-        tw = w[labels[keep]].astype(np.float64) if w is not None else 1.0
-        denom = float(np.sum(tw * sw[keep])) if sw is not None else float(np.sum(tw))
     mean = reduction == "mean"
-    grad_scale = (1.0 / denom if denom > 0 else 0.0) if mean else 1.0
-
     loss_rows = np.empty(N, dtype=kdt) if reduction == "none" else None
-    total = _core.cross_entropy(
-        x2, labels, q2, w, float(np.sum(w, dtype=np.float64)) if w is not None else float(C),
-        sw, ignore, eps, temp, grad_scale, loss_rows, g2, threads,
-    )
+    try:
+        total, denom = _core.cross_entropy(
+            x2, labels, unsigned, q2, w,
+            # (the ufunc's own reduce: np.sum's wrapper costs microseconds; the same sum)
+            float(np.add.reduce(w, dtype=np.float64)) if w is not None else float(C),
+            sw, ignore, eps, temp, mean, loss_rows, g2, threads,
+        )
+    except _core.BadLabel as exc:
+        raise _bad_label(t, exc.index, C, ignore) from None
 
     out_dtype = x.dtype
     if reduction == "none":
