@@ -44,6 +44,12 @@ cdef extern from "fastsoftmax.h" nogil:
     int fss_check_labels(const fss_label_args *args, fss_label_stats *out)
     int64_t fss_first_bad_weight(const double *v, int64_t n)
 
+from libc.math cimport INFINITY
+
+cdef extern from "numpy/arrayobject.h":
+    # (commented out in NumPy's .pxd): a NumPy scalar of descr from the C value at data
+    object PyArray_Scalar(void *data, cnp.dtype descr, object base)
+
 
 class BadLabel(ValueError):
     """internal: the label at flat index ``index`` is neither in [0, C) nor
@@ -215,3 +221,101 @@ def cross_entropy(cnp.ndarray x, cnp.ndarray target, bint target_unsigned,
     if _xent_run(&a, &la, mean, num_threads, &total, &st):
         raise BadLabel(st.first_bad)
     return total, st.weight_total
+
+
+@cython.cdivision(True)
+def xent_fast_call(object logits, object target, object axis, object ignore_index,
+                   object reduction, object label_smoothing, object temperature,
+                   object return_grad, object num_threads):
+    """The common cross_entropy call done with no Python-level work, or None.
+
+    Covers class-index labels without weights or grad_out (the caller checks
+    those): a C-contiguous, aligned, native-order float32/float64 ndarray
+    with the class axis last (``axis`` the int -1 or ndim - 1) and at least
+    one row, a C-contiguous native int64 ndarray target of the batch shape,
+    ``ignore_index`` an int in the int64 range, ``reduction`` one of the
+    three strings, ``label_smoothing`` a float in [0, 1], ``temperature`` a
+    finite float > 0, ``return_grad`` True or False, ``num_threads`` None or
+    a positive int. Anything else, and a label out of range, returns None
+    (nothing written): the general path in _xent.py makes the same kernel
+    call, so gives the same results, and the errors."""
+    if type(logits) is not cnp.ndarray or type(target) is not cnp.ndarray:
+        return None
+    cdef cnp.ndarray x = <cnp.ndarray>logits, t = <cnp.ndarray>target, rows = None, grad = None
+    cdef int num = cnp.PyArray_TYPE(x), nd = cnp.PyArray_NDIM(x), d, threads = 0
+    cdef cnp.npy_intp *shape = cnp.PyArray_DIMS(x)
+    cdef fss_xent_args a
+    cdef fss_label_args la
+    cdef fss_label_stats st
+    cdef double total = 0.0, value, eps, temp
+    cdef float value32
+    cdef bint mean = False, want_grad
+    if (num != cnp.NPY_FLOAT32 and num != cnp.NPY_FLOAT64) or nd == 0 or not cnp.PyArray_ISCARRAY_RO(x):
+        return None
+    if type(axis) is not int or (axis != -1 and axis != nd - 1):
+        return None
+    if type(ignore_index) is not int or not (-(2**63) <= ignore_index < 2**63):
+        return None
+    if type(reduction) is not str:
+        return None
+    if reduction == "mean":
+        mean = True
+    elif reduction != "sum" and reduction != "none":
+        return None
+    if type(label_smoothing) is not float or type(temperature) is not float:
+        return None
+    eps, temp = label_smoothing, temperature
+    if not (0.0 <= eps <= 1.0) or not (0.0 < temp < INFINITY):
+        return None
+    if return_grad is True or return_grad is False:
+        want_grad = return_grad
+    else:
+        return None
+    if num_threads is not None:
+        if type(num_threads) is not int or num_threads < 1:
+            return None
+        threads = num_threads if num_threads < 65536 else 65536
+    a.n_classes = shape[nd - 1]
+    a.n_rows = cnp.PyArray_SIZE(x) // a.n_classes if a.n_classes > 0 else 0
+    if a.n_rows == 0 or cnp.PyArray_TYPE(t) != cnp.NPY_INT64 or not cnp.PyArray_ISCARRAY_RO(t):
+        return None
+    if cnp.PyArray_NDIM(t) != nd - 1:
+        return None
+    for d in range(nd - 1):
+        if cnp.PyArray_DIMS(t)[d] != shape[d]:
+            return None
+    a.dtype = FSS_FLOAT32 if num == cnp.NPY_FLOAT32 else FSS_FLOAT64
+    a.logits = cnp.PyArray_DATA(x)
+    a.x_row_stride = a.n_classes
+    a.target = <const int64_t *>cnp.PyArray_DATA(t)
+    a.soft_target = NULL
+    a.q_row_stride = 0
+    a.weight = NULL
+    a.weight_sum = <double>a.n_classes
+    a.sample_weight = NULL
+    a.ignore_index = ignore_index
+    a.label_smoothing = eps
+    a.temperature = temp
+    a.loss_rows = NULL
+    a.grad = NULL
+    a.grad_row_stride = a.n_classes
+    if reduction == "none":
+        rows = cnp.PyArray_EMPTY(nd - 1, shape, num, 0)
+        a.loss_rows = cnp.PyArray_DATA(rows)
+    if want_grad:
+        grad = cnp.PyArray_EMPTY(nd, shape, num, 0)
+        a.grad = cnp.PyArray_DATA(grad)
+    la.target = a.target
+    la.n = a.n_rows
+    la.target_unsigned = 0
+    if _xent_run(&a, &la, mean, threads, &total, &st):
+        return None
+    cdef object loss = rows
+    if rows is None:
+        value = total / st.weight_total if mean else total
+        if num == cnp.NPY_FLOAT32:
+            value32 = <float>value
+            loss = PyArray_Scalar(&value32, x.descr, None)
+        else:
+            loss = PyArray_Scalar(&value, x.descr, None)
+    return (loss, grad) if want_grad else loss
