@@ -119,6 +119,28 @@ def test_softmax_subnormal_outputs(dtype, isa):
     ref.check_accuracy("softmax", fs.softmax(row, axis=-1), row, axis=-1, context=isa)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=_ids)
+@pytest.mark.parametrize("name", NAMES)
+def test_rows_straddling_the_exp_range_limit(name, dtype, isa, rng):
+    """A row whose minimum is within the exponential's common range of its
+    maximum skips the per-vector range test (exp_row_normal); one element
+    past the limit sends it back to the tested loop. Rows with their lowest
+    element just either side of the limit, anywhere in the row (vector
+    bodies, pairs, tails), and rows whose maximum is itself large."""
+    limit = 87.0 if dtype == np.float32 else 708.0
+    spans = (limit - 1, limit - 1e-3, limit, limit + 1e-3, limit + 0.5, limit + 16)
+    for n in (17, 33, 200, 1000):
+        for shift in (0.0, 40.0, -300.0):
+            x = np.empty((len(spans) * 2, n))
+            for r, span in enumerate(spans * 2):
+                x[r] = shift + rng.uniform(-0.9 * limit, 0, n)
+                x[r, rng.integers(n)] = shift + 1.0  # the maximum
+                x[r, rng.integers(n)] = shift + 1.0 - span
+            x = x.astype(dtype)
+            got = call(name, x, axis=-1)
+            ref.check_accuracy(name, got, x, axis=-1, context=f"{isa} n={n} shift={shift}")
+
+
 # --------------------------------------------------------------------------
 # long rows and columns
 # --------------------------------------------------------------------------

@@ -230,6 +230,30 @@ def test_in_place_strided_rows(rng):
 
 
 # ------------------------------------------------------------- accuracy
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rows_straddling_the_exp_range_limit(isa, dtype, rng):
+    """Rows whose lowest logit lies just either side of the exponential's
+    common range below the maximum (the row loop skips its range test only
+    inside it): loss and gradient as a longdouble reference."""
+    limit = 87.0 if dtype == np.float32 else 708.0
+    spans = (limit - 1e-3, limit, limit + 1e-3, limit + 0.5)
+    n = 100
+    x = np.empty((len(spans) * 3, n))
+    for r, span in enumerate(spans * 3):
+        x[r] = 5.0 + rng.uniform(-0.5 * limit, 0, n)
+        x[r, rng.integers(n)] = 5.0 + 1.0
+        x[r, rng.integers(n)] = 5.0 + 1.0 - span
+    x = x.astype(dtype)
+    t = rng.integers(0, n, len(x))
+    loss, grad = fs.cross_entropy(x, t, reduction="none", return_grad=True)
+    close(loss, ref_cross_entropy(x, t, reduction="none", dt=np.longdouble), dtype)
+    ld = x.astype(np.longdouble)
+    p = np.exp(ld - ld.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    p[np.arange(len(x)), t] -= 1
+    close(grad, p, dtype)
+
+
 @pytest.mark.parametrize("dtype,rtol", [(np.float32, 1e-6), (np.float64, 1e-14)])
 def test_confident_predictions_relative_accuracy(isa, dtype, rtol, rng):
     """Losses down to 1e-30 keep full relative precision (vs longdouble)."""

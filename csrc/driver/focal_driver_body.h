@@ -1,6 +1,6 @@
 /* The softmax focal-loss driver for one element type, included by
  * focal_driver.c with T / TS / KSET bound to float or double. The row
- * kernels are the cross-entropy ones (row_max, row_sumexp_c, row_scale of
+ * kernels are the cross-entropy ones (row_maxmin, row_sumexp_c, row_scale of
  * the active kernel table); only the per-row focal factor is new.
  *
  * Per row with target t (classes contiguous):
@@ -39,7 +39,8 @@ static double FFN(row)(const KSET *k, const fss_focal_args *a, int64_t i)
             FFN(fill)(y, n, 0);
         return 0.0;
     }
-    const T m = k->row_max(x, n);
+    T lo;
+    const T m = k->row_maxmin(x, n, &lo);
     if (!isfinite(m)) {
         if (y)
             FFN(fill)(y, n, (T)NAN);
@@ -49,7 +50,7 @@ static double FFN(row)(const KSET *k, const fss_focal_args *a, int64_t i)
     /* the next row's logits and gradient are prefetched during the exponentials */
     const int last = i + 1 >= a->n_rows;
     double count = 0.0;
-    double rest = k->row_sumexp_c(x, n, m, y, &count, last ? NULL : x + a->x_row_stride,
+    double rest = k->row_sumexp_c(x, n, m, lo, y, &count, last ? NULL : x + a->x_row_stride,
                                   last || !y ? NULL : y + a->grad_row_stride);
     if (isnan(rest)) {
         if (y)

@@ -46,7 +46,7 @@ static double DFN(wide_lse)(const fss_isa_kernels *isa, const T *x, int64_t n, i
         const int64_t len = n - i < 1024 ? n - i : 1024;
         for (int64_t j = 0; j < len; ++j)
             buf[j] = (double)x[(i + j) * stride];
-        fss_ksum_add(&total, isa->f64.row_sumexp_c(buf, len, (double)m, NULL, &count, NULL, NULL));
+        fss_ksum_add(&total, isa->f64.row_sumexp_c(buf, len, (double)m, -INFINITY, NULL, &count, NULL, NULL));
     }
     return (double)m + log1p(fss_ksum_value(&total) + (count - 1.0));
 #else
@@ -95,15 +95,18 @@ static void DFN(row_general)(const fss_isa_kernels *isa, fss_op op, const T *x, 
                              const T *yn)
 {
     const KSET *k = &isa->TS;
-    T m = k->row_max(x, n);
+    /* the row's minimum lets the compensated loops skip their range tests;
+     * for softmax's plain loop that saves about what the min costs */
+    T lo = -(T)INFINITY;
+    T m = op == FSS_SOFTMAX ? k->row_max(x, n) : k->row_maxmin(x, n, &lo);
     double rest = 0.0, count = 0.0;
     int finite = isfinite(m);
     if (finite) {
         /* softmax: rest is the whole sum */
         if (op == FSS_SOFTMAX)
-            rest = k->row_expsum(x, n, m, y, xn, yn);
+            rest = k->row_expsum(x, n, m, lo, y, xn, yn);
         else
-            rest = k->row_sumexp_c(x, n, m, NULL, &count, xn, op == FSS_LOG_SOFTMAX ? y : NULL);
+            rest = k->row_sumexp_c(x, n, m, lo, NULL, &count, xn, op == FSS_LOG_SOFTMAX ? y : NULL);
         if (isnan(rest))
             finite = 0, m = (T)NAN;
     }
@@ -237,7 +240,10 @@ static void DFN(split_rows)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh
         for (int64_t r = 0; r < rows; ++r) {
             const T *x = (const T *)X.data + (r / sh.n_inner) * X.s_outer + (r % sh.n_inner) * X.s_inner;
             T *y = (T *)Y.data + (r / sh.n_inner) * Y.s_outer + (r % sh.n_inner) * Y.s_inner;
-            maxes[t] = len > 0 ? k->row_max(x + b, len) : -(T)INFINITY;
+            T lo = -(T)INFINITY; /* this thread's chunk's minimum (as in row_general) */
+            maxes[t] = len <= 0              ? -(T)INFINITY
+                       : op == FSS_SOFTMAX ? k->row_max(x + b, len)
+                                           : k->row_maxmin(x + b, len, &lo);
 #if defined(_OPENMP)
 #pragma omp barrier
 #endif
@@ -248,8 +254,8 @@ static void DFN(split_rows)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh
             if (finite) {
                 double c = 0.0;
                 rests[t] = len <= 0 ? 0.0
-                           : op == FSS_SOFTMAX ? k->row_expsum(x + b, len, m, y + b, NULL, NULL)
-                                               : k->row_sumexp_c(x + b, len, m, NULL, &c, NULL, NULL);
+                           : op == FSS_SOFTMAX ? k->row_expsum(x + b, len, m, lo, y + b, NULL, NULL)
+                                               : k->row_sumexp_c(x + b, len, m, lo, NULL, &c, NULL, NULL);
                 counts[t] = c;
             }
 #if defined(_OPENMP)

@@ -33,7 +33,7 @@ typedef struct {
     const T *x, *z, *q; /* logits, scaled logits (x for T == 1), soft target or NULL */
     T *y;               /* gradient row or NULL */
     int64_t i, t;       /* row; label (-1 for soft targets) */
-    T m;
+    T m, lo;            /* row max; a lower bound of its elements (-inf: none known) */
     double zt, gap, uw, rest, count, sw;
     int done;           /* loss final (ignored or non-finite row) */
     double loss;
@@ -59,6 +59,7 @@ static void XFN(stage_prep)(const KSET *k, const fss_xent_args *a, int64_t i, T 
     s->sw = a->sample_weight ? a->sample_weight[i] : 1.0;
     s->done = 0;
     s->count = 0.0;
+    s->lo = -(T)INFINITY;
     s->t = -1;
     if (a->target) {
         s->t = a->target[i];
@@ -175,7 +176,7 @@ static void XFN(group_max)(const KSET *k, int64_t n, int short_rows, XFN(state) 
 {
     if (!short_rows) {
         for (int j = 0; j < nl; ++j)
-            st[live[j]].m = k->row_max(st[live[j]].z, n);
+            st[live[j]].m = k->row_maxmin(st[live[j]].z, n, &st[live[j]].lo);
         return;
     }
     const T *zs[FSS_XENT_ROWS];
@@ -198,7 +199,7 @@ static void XFN(group_sums)(const KSET *k, const fss_xent_args *a, int short_row
         for (int j = 0; j < nl; ++j) {
             XFN(state) *s = &st[live[j]];
             const int last = s->i + 1 >= a->n_rows;
-            s->rest = k->row_sumexp_c(s->z, n, s->m, s->y, &s->count, last ? NULL : s->x + a->x_row_stride,
+            s->rest = k->row_sumexp_c(s->z, n, s->m, s->lo, s->y, &s->count, last ? NULL : s->x + a->x_row_stride,
                                       last || !s->y ? NULL : s->y + a->grad_row_stride);
         }
         return;

@@ -87,7 +87,7 @@
 #define FSS_FN_OF(name, ts) FSS_CAT(FSS_CAT(fss_##name##_, ts), FSS_CAT(_, FSS_ISA_SUFFIX))
 #define FSS_SET_INIT(ts, width)                                                            \
     {                                                                                      \
-        FSS_FN_OF(row_max, ts), FSS_FN_OF(row_expsum, ts),                                 \
+        FSS_FN_OF(row_max, ts), FSS_FN_OF(row_maxmin, ts), FSS_FN_OF(row_expsum, ts),     \
             FSS_FN_OF(row_scale, ts), FSS_FN_OF(row_expscale, ts), FSS_FN_OF(row_logsub, ts), \
             FSS_FN_OF(col_stats, ts), FSS_FN_OF(col_scale, ts), FSS_FN_OF(col_logsub, ts),  \
             FSS_COL_MAX,                                                                   \

@@ -23,10 +23,15 @@
     typedef struct {                                                                         \
         /* max over a contiguous row (a NaN may or may not win: callers check the sum) */   \
         T (*row_max)(const T *x, int64_t n);                                                 \
+        /* row_max, and the row's minimum in *lo (anything if the row holds a NaN) */         \
+        T (*row_maxmin)(const T *x, int64_t n, T *lo);                                       \
         /* sum of exp(x - m) over all elements, each stored to e_out (may alias x);        \
-         * pa, pb (may be NULL): rows of n elements prefetched meanwhile (the next row's    \
-         * input and output in a loop over rows) */                                          \
-        double (*row_expsum)(const T *x, int64_t n, T m, T *e_out, const T *pa, const T *pb); \
+         * lo: a lower bound of the elements (row_maxmin's) or -inf, which lets the loop     \
+         * skip its range tests where it can (the same bits either way); pa, pb (may be     \
+         * NULL): rows of n elements prefetched meanwhile (the next row's input and output  \
+         * in a loop over rows) */                                                           \
+        double (*row_expsum)(const T *x, int64_t n, T m, T lo, T *e_out, const T *pa,         \
+                             const T *pb);                                                    \
         void (*row_scale)(T *y, int64_t n, T s, T s_lo);  /* y *= s + s_lo */              \
         void (*row_expscale)(const T *x, int64_t n, T m, T s, T *y); /* y = exp(x-m)*s */   \
         void (*row_logsub)(const T *x, int64_t n, T m, T L, T *y);   /* y = (x-m) - L */    \
@@ -42,8 +47,8 @@
         /* ---- cross-entropy (kernels/xent_kernels.h) ---- */                              \
         /* sum of exp(x - m) over the elements != m, each compensated for the rounding    \
          * of x - m; *count += how many equal m; e_out (may be NULL, may alias x)          \
-         * receives the exponentials; pa, pb: prefetched as for row_expsum */               \
-        double (*row_sumexp_c)(const T *x, int64_t n, T m, T *e_out, double *count,         \
+         * receives the exponentials; lo, pa, pb: as for row_expsum */                       \
+        double (*row_sumexp_c)(const T *x, int64_t n, T m, T lo, T *e_out, double *count,   \
                                const T *pa, const T *pb);                                    \
         /* sum u*v*(m - x) (returned) and sum u*v (*uv_sum); u, v may be NULL (ones) */      \
         double (*row_gapdot)(const T *x, int64_t n, T m, const T *u, const T *v,             \

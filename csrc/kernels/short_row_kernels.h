@@ -107,12 +107,12 @@ static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t 
         if (op == 0) {
             e0 = VOP(sub)(x0, vm);
             e1 = VOP(sub)(x1, vm);
-            VOP(exp_nonpos_pair)(&e0, &e1);
+            VOP(exp_nonpos_pair)(&e0, &e1, 1);
             VOP(storeu)(buf[i], e0);
             if (i + 1 < n)
                 VOP(storeu)(buf[i + 1], e1);
         } else {
-            FSS_FN(xent_expc_pair)(&e0, &e1, vm, vnm);
+            FSS_FN(xent_expc_pair)(&e0, &e1, vm, vnm, 1);
         }
         const VM q0 = VOP(eq)(x0, vm);
         acc = ACC(add)(acc, VOP(zero_where)(q0, e0));

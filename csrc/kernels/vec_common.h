@@ -21,6 +21,16 @@
 #define FSS_COLD
 #endif
 
+/* For a loop body written once and called with a constant flag (a check the
+ * caller has shown unneeded): inlined at each call so the flag folds away. */
+#if defined(__GNUC__)
+#define FSS_INLINE inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define FSS_INLINE __forceinline
+#else
+#define FSS_INLINE inline
+#endif
+
 /* Software prefetch of the cache line holding p into every level (a hint:
  * it never faults, so p may lie past the end of an array). */
 #if defined(__GNUC__) || defined(__clang__)

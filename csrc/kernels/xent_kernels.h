@@ -39,12 +39,13 @@ static inline V FSS_FN(xent_expc)(V x, V vm, V vnm)
 }
 
 /* xent_expc of two vectors, the exponentials interleaved where both take
- * the common path (vf_exp_nonpos_normal_n): the same bits */
-static inline void FSS_FN(xent_expc_pair)(V *a, V *b, V vm, V vnm)
+ * the common path (vf_exp_nonpos_normal_n): the same bits. check 0: every
+ * lane is known to be in the common range (vf_exp_row_normal). */
+static FSS_INLINE void FSS_FN(xent_expc_pair)(V *a, V *b, V vm, V vnm, int check)
 {
     const V sa = VOP(sub)(*a, vm), sb = VOP(sub)(*b, vm);
     const V la = FSS_FN(xent_sub_err)(*a, sa, vnm), lb = FSS_FN(xent_sub_err)(*b, sb, vnm);
-    if (VOP(exp_needs_wide)(sa) | VOP(exp_needs_wide)(sb)) {
+    if (check && (VOP(exp_needs_wide)(sa) | VOP(exp_needs_wide)(sb))) {
         *a = FSS_FN(xent_expc_wide)(sa, la);
         *b = FSS_FN(xent_expc_wide)(sb, lb);
         return;
@@ -64,8 +65,8 @@ static inline void FSS_FN(xent_expc_pair)(V *a, V *b, V vm, V vnm)
  * a 10-class row). The pad lanes equal m, so they are zeroed out of the sum
  * like the maximum's own terms, and taken back out of the count; the other
  * lanes get the same bits on either path. */
-static double FSS_FN(row_sumexp_c)(const T *x, int64_t n, T m, T *e_out, double *restrict count, const T *pa,
-                                   const T *pb)
+static FSS_INLINE double FSS_FN(sumexp_c_loop)(const T *x, int64_t n, T m, T *e_out, double *restrict count,
+                                                 const T *pa, const T *pb, const int check)
 {
     const V vm = VOP(set1)(m), vnm = VOP(set1)(-m);
     fss_ksum total = { 0.0, 0.0 };
@@ -80,7 +81,7 @@ static double FSS_FN(row_sumexp_c)(const T *x, int64_t n, T m, T *e_out, double 
             const V x0 = VOP(loadu)(x + i), x1 = VOP(loadu)(x + i + W);
             const VM q0 = VOP(eq)(x0, vm), q1 = VOP(eq)(x1, vm);
             V e0 = x0, e1 = x1;
-            FSS_FN(xent_expc_pair)(&e0, &e1, vm, vnm);
+            FSS_FN(xent_expc_pair)(&e0, &e1, vm, vnm, check);
             if (e_out) {
                 VOP(storeu)(e_out + i, e0);
                 VOP(storeu)(e_out + i + W, e1);
@@ -110,6 +111,15 @@ static double FSS_FN(row_sumexp_c)(const T *x, int64_t n, T m, T *e_out, double 
     }
     *count += cnt;
     return fss_ksum_value(&total);
+}
+
+/* lo: as for row_expsum */
+static double FSS_FN(row_sumexp_c)(const T *x, int64_t n, T m, T lo, T *e_out, double *restrict count, const T *pa,
+                                   const T *pb)
+{
+    if (VOP(exp_row_normal)(lo, m))
+        return FSS_FN(sumexp_c_loop)(x, n, m, e_out, count, pa, pb, 0);
+    return FSS_FN(sumexp_c_loop)(x, n, m, e_out, count, pa, pb, 1);
 }
 
 /* sum_j u_j v_j (m - x_j) in double, and *uv_sum = sum_j u_j v_j; u and v

@@ -1,6 +1,6 @@
 /* Extra vector operations for the sigmoid family, AVX2 + FMA flavour. Kept
  * apart from vec_avx2.h so the softmax layer stays as it is.
- *   div, min, abs     lane-wise
+ *   div, abs          lane-wise (min is in the main layer)
  *   select(m, a, b)   a where the mask is set, else b
  *   frexp1(x, &k)     for positive normal finite x: m in [1, 2) and the
  *                     integral k (as a floating value) with x = m * 2^k */
@@ -10,7 +10,6 @@
 #include <immintrin.h>
 
 static inline vf vf_div(vf a, vf b) { return _mm256_div_ps(a, b); }
-static inline vf vf_min(vf a, vf b) { return _mm256_min_ps(a, b); }
 static inline vf vf_abs(vf a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
 static inline vf vf_select(vfm m, vf a, vf b) { return _mm256_blendv_ps(b, a, m); }
 static inline vf vf_frexp1(vf x, vf *k)

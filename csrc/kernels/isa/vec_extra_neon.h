@@ -6,7 +6,6 @@
 #include <arm_neon.h>
 
 static inline vf vf_div(vf a, vf b) { return vdivq_f32(a, b); }
-static inline vf vf_min(vf a, vf b) { return vminq_f32(a, b); }
 static inline vf vf_abs(vf a) { return vabsq_f32(a); }
 static inline vf vf_select(vfm m, vf a, vf b) { return vbslq_f32(m, a, b); }
 static inline vf vf_frexp1(vf x, vf *k)

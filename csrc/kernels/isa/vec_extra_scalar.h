@@ -9,7 +9,6 @@
 #include <string.h>
 
 static inline vf vf_div(vf a, vf b) { return a / b; }
-static inline vf vf_min(vf a, vf b) { return a < b ? a : b; }
 static inline vf vf_abs(vf a) { return fabsf(a); }
 static inline vf vf_select(vfm m, vf a, vf b) { return m ? a : b; }
 static inline vf vf_frexp1(vf x, vf *k)

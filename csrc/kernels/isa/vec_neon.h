@@ -35,6 +35,7 @@ static inline vf vf_mul(vf a, vf b) { return vmulq_f32(a, b); }
 static inline vf vf_fmadd(vf a, vf b, vf c) { return vfmaq_f32(c, a, b); }
 /* NaN in b must win, as the x86 flavours do: select on a > b. */
 static inline vf vf_max(vf a, vf b) { return vbslq_f32(vcgtq_f32(a, b), a, b); }
+static inline vf vf_min(vf a, vf b) { return vminq_f32(a, b); }
 static inline float vf_hmax(vf a) { return vmaxvq_f32(a); }
 static inline vfm vf_eq(vf a, vf b) { return vceqq_f32(a, b); }
 static inline vfm vf_lt(vf a, vf b) { return vcltq_f32(a, b); }

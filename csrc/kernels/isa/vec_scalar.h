@@ -32,6 +32,7 @@ static inline vf vf_mul(vf a, vf b) { return a * b; }
 static inline vf vf_fmadd(vf a, vf b, vf c) { return a * b + c; }
 /* max that ignores nothing: a NaN in b is returned (mirrors x86 maxps(a, b)). */
 static inline vf vf_max(vf a, vf b) { return a > b ? a : b; }
+static inline vf vf_min(vf a, vf b) { return a < b ? a : b; }
 static inline float vf_hmax(vf a) { return a; }
 static inline vfm vf_eq(vf a, vf b) { return a == b; }
 static inline vfm vf_lt(vf a, vf b) { return a < b; }
