@@ -47,11 +47,10 @@ static double FFN(row)(const KSET *k, const fss_focal_args *a, int64_t i)
         return NAN;
     }
     const double zt = (double)x[t];
-    /* the next row's logits and gradient are prefetched during the exponentials */
+    /* the next row's logits are prefetched during the exponentials */
     const int last = i + 1 >= a->n_rows;
     double count = 0.0;
-    double rest = k->row_sumexp_c(x, n, m, lo, y, &count, last ? NULL : x + a->x_row_stride,
-                                  last || !y ? NULL : y + a->grad_row_stride);
+    double rest = k->row_sumexp_c(x, n, m, lo, y, &count, last ? NULL : x + a->x_row_stride, NULL);
     if (isnan(rest)) {
         if (y)
             FFN(fill)(y, n, (T)NAN);

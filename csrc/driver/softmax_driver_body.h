@@ -87,12 +87,24 @@ static void DFN(row)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t 
     DFN(row_as)(isa, op, x, n, n, y);
 }
 
-/* A row through the general kernels (any length). xn, yn (may be NULL): the
- * next row's input and output in a loop over rows, prefetched during this
- * row's exponentials, as is this row's output when a later pass writes it
- * (log_softmax). */
-static void DFN(row_general)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, T *y, const T *xn,
-                             const T *yn)
+/* y, the output row log_softmax writes after its exponentials, prefetched
+ * during them: its pages mapped first by writing one element of each (it is
+ * about to be overwritten whole), unless it is the input row (see
+ * prefetch_rows). */
+static const T *DFN(map_pages)(const T *x, T *y, int64_t n)
+{
+    if (y != x && n > 0) {
+        for (int64_t i = 0; i < n; i += 4096 / (int64_t)sizeof(T))
+            y[i] = 0;
+        y[n - 1] = 0;
+    }
+    return y;
+}
+
+/* A row through the general kernels (any length). xn (may be NULL): the
+ * next row's input in a loop over rows, prefetched during this row's
+ * exponentials (not the next row's output: see prefetch_rows). */
+static void DFN(row_general)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, T *y, const T *xn)
 {
     const KSET *k = &isa->TS;
     /* the row's minimum lets the compensated loops skip their range tests;
@@ -104,9 +116,9 @@ static void DFN(row_general)(const fss_isa_kernels *isa, fss_op op, const T *x, 
     if (finite) {
         /* softmax: rest is the whole sum */
         if (op == FSS_SOFTMAX)
-            rest = k->row_expsum(x, n, m, lo, y, xn, yn);
+            rest = k->row_expsum(x, n, m, lo, y, xn, NULL);
         else
-            rest = k->row_sumexp_c(x, n, m, lo, NULL, &count, xn, op == FSS_LOG_SOFTMAX ? y : NULL);
+            rest = k->row_sumexp_c(x, n, m, lo, NULL, &count, xn, op == FSS_LOG_SOFTMAX ? DFN(map_pages)(x, y, n) : NULL);
         if (isnan(rest))
             finite = 0, m = (T)NAN;
     }
@@ -141,7 +153,7 @@ static void DFN(row_as)(const fss_isa_kernels *isa, fss_op op, const T *x, int64
     const KSET *k = &isa->TS;
     if (n_plan <= k->short_max && k->row_short(op, x, n, y))
         return;
-    DFN(row_general)(isa, op, x, n, y, NULL, NULL);
+    DFN(row_general)(isa, op, x, n, y, NULL);
 }
 
 /* Rows r0..r1 of the (outer x inner) rows, walked with a running
@@ -171,7 +183,7 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
             const int done = k->TS.rows_short(op, xr, yr, sh.n_red, nb);
             for (int j = 0; j < nb; ++j)
                 if (!(done & (1 << j)))
-                    DFN(row_general)(k, op, xr[j], sh.n_red, yr[j], NULL, NULL);
+                    DFN(row_general)(k, op, xr[j], sh.n_red, yr[j], NULL);
         }
         return;
     }
@@ -182,8 +194,7 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
             i = 0, ++o;
         const int last = r + 1 == rows;
         const T *xn = last ? NULL : xb + o * X.s_outer + i * X.s_inner;
-        T *yn = last || op == FSS_LOGSUMEXP ? NULL : yb + o * Y.s_outer + i * Y.s_inner;
-        DFN(row_general)(k, op, x, sh.n_red, y, xn, yn);
+        DFN(row_general)(k, op, x, sh.n_red, y, xn);
     }
 }
 

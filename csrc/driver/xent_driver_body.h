@@ -190,7 +190,8 @@ static void XFN(group_max)(const KSET *k, int64_t n, int short_rows, XFN(state) 
 
 /* s->rest and s->count (row_sumexp_c) for the group's live rows, the
  * exponentials into their gradient rows: the group kernel for short rows;
- * longer ones prefetch the next row's logits and gradient meanwhile. */
+ * longer ones prefetch the next row's logits meanwhile (not its gradient:
+ * see prefetch_rows). */
 static void XFN(group_sums)(const KSET *k, const fss_xent_args *a, int short_rows, XFN(state) *st, const int *live,
                             int nl)
 {
@@ -200,7 +201,7 @@ static void XFN(group_sums)(const KSET *k, const fss_xent_args *a, int short_row
             XFN(state) *s = &st[live[j]];
             const int last = s->i + 1 >= a->n_rows;
             s->rest = k->row_sumexp_c(s->z, n, s->m, s->lo, s->y, &s->count, last ? NULL : s->x + a->x_row_stride,
-                                      last || !s->y ? NULL : s->y + a->grad_row_stride);
+                                      NULL);
         }
         return;
     }
