@@ -22,6 +22,8 @@
 #define FSS_SUM_BLOCK 4096
 #define FSS_EXPSUM_BLOCK 4096
 #define FSS_SUM_PAIRS 1
+/* row_maxmin finds the minimum (the float loops use it, see vf_exp_row_normal) */
+#define FSS_ROW_MIN 1
 #ifdef VF_TRANSPOSE
 #define FSS_TRANSPOSE 1
 #else
@@ -43,6 +45,7 @@
 #undef FSS_SUM_BLOCK
 #undef FSS_EXPSUM_BLOCK
 #undef FSS_SUM_PAIRS
+#undef FSS_ROW_MIN
 #undef FSS_TRANSPOSE
 
 #define T double
@@ -61,6 +64,8 @@
  * lanes' growth */
 #define FSS_EXPSUM_BLOCK (128 * VD_W)
 #define FSS_SUM_PAIRS 0
+/* the double loops keep their range test (see vd_exp_row_normal) */
+#define FSS_ROW_MIN 0
 #ifdef VD_TRANSPOSE
 #define FSS_TRANSPOSE 1
 #else
@@ -82,6 +87,7 @@
 #undef FSS_SUM_BLOCK
 #undef FSS_EXPSUM_BLOCK
 #undef FSS_SUM_PAIRS
+#undef FSS_ROW_MIN
 #undef FSS_TRANSPOSE
 
 #define FSS_FN_OF(name, ts) FSS_CAT(FSS_CAT(fss_##name##_, ts), FSS_CAT(_, FSS_ISA_SUFFIX))

@@ -28,9 +28,15 @@ static T FSS_FN(row_max)(const T *restrict x, int64_t n)
  * less than it saves in row_sumexp_c (~1 ns; ~1.5 ns where it stores), about
  * what it saves in row_expsum, so softmax keeps row_max. NaN: as row_max (the
  * callers check the sum); *lo may then be anything, which only decides
- * whether the range test is skipped. */
+ * whether the range test is skipped. Without FSS_ROW_MIN (double, whose
+ * loops keep the test) *lo is -inf, a bound that skips nothing, at row_max's
+ * cost. */
 static T FSS_FN(row_maxmin)(const T *restrict x, int64_t n, T *lo)
 {
+#if !FSS_ROW_MIN
+    *lo = -(T)INFINITY;
+    return FSS_FN(row_max)(x, n);
+#endif
     const V ninf = VOP(set1)(-(T)INFINITY), pinf = VOP(set1)((T)INFINITY);
     V m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf, l0 = pinf, l1 = pinf, l2 = pinf, l3 = pinf;
     int64_t i = 0;
