@@ -263,7 +263,7 @@ static inline void FSS_FN(bwd_lsm_step)(const T *g, const T *y, int64_t i, V vns
     FSS_FN(bwd_put)(out + i + W, r1, stream);
 }
 
-static inline double FSS_FN(bwd_lsm_next_body)(const T *g, const T *y, int64_t n, T s, T *out, const T *gn,
+static FSS_INLINE double FSS_FN(bwd_lsm_next_body)(const T *g, const T *y, int64_t n, T s, T *out, const T *gn,
                                                const T *yn, T *ymax_next, int clamp, int stream)
 {
     const V vns = VOP(set1)(-s);

@@ -200,7 +200,7 @@ static double FSS_SFN(row_bce)(const T *x, const T *t, int64_t n, const T *w, co
  * so q^gamma and its derivative stay finite where q underflows (torchvision's
  * (1 - p_t)^gamma has an infinite derivative there for gamma < 1).
  * alpha < 0 means no alpha weighting (a_t = 1), as torchvision. */
-static inline void FSS_SFN(focal_vec)(V x, V t, T alpha, T gamma, V *loss, V *grad)
+static FSS_INLINE void FSS_SFN(focal_vec)(V x, V t, T alpha, T gamma, V *loss, V *grad)
 {
     const V zero = VOP(set1)((T)0), one = VOP(set1)((T)1);
     const FSS_SFN(sig_parts) s = FSS_SFN(sig_parts_of)(x);
