@@ -114,3 +114,33 @@ def test_exponential_does_not_depend_on_its_neighbours(isa, rng):
         wide[:, 3] = x.max(axis=1) - gap
         got = np.delete(fs.softmax(wide, axis=-1), 3, axis=1)
         np.testing.assert_array_equal(got, want, err_msg=f"{isa} gap={gap}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_vector_log1p_accuracy(dtype, isa, rng):
+    """The short-row kernels take log1p of their lane sums with a vector
+    kernel (log1p_poly.h, vd_log1p_nonneg), not libm. Rows whose maximum is 0
+    put the sum of the other terms, r, straight into the result
+    (logsumexp = log1p(r)); r sweeps the kernel's reduction boundaries (1 + r
+    near sqrt(2) and 2) densely and [0, n - 1] at random, in blocks and as
+    single rows."""
+    near = np.concatenate(
+        [np.sqrt(2.0) - 1 + np.linspace(-1e-3, 1e-3, 801), 1 - np.geomspace(1e-15, 1e-3, 400)]
+    )
+    pairs = np.zeros((near.size, 2))
+    pairs[:, 1] = np.log(near)
+    cases = [pairs]
+    for n in (3, 8, 17, 32):
+        wide = np.log(rng.uniform(1e-300, 1.0, (300, n)))
+        wide[:, 0] = 0.0
+        cases.append(wide)
+    for x in cases:
+        x = x.astype(dtype)
+        n = x.shape[1]
+        for name in ("logsumexp", "log_softmax"):
+            func = getattr(fs, name)
+            got = func(x, axis=-1, num_threads=1)
+            ref.check_accuracy(name, got, x, axis=-1, context=f"{isa} n={n} block")
+            np.testing.assert_array_equal(
+                got[:64], _one_by_one(func, x[:64]), err_msg=f"{isa} n={n} {name} alone"
+            )

@@ -2,10 +2,12 @@
  * file has already included, and defines that ISA's kernel table.
  * Usage (one translation unit per ISA, compiled with that ISA's flags):
  *     #include "isa/vec_avx2.h"
+ *     #include "isa/vec_extra_avx2.h"
  *     #include "instantiate.h"            -> defines fss_kernels_avx2 */
 #include <math.h>
 #include "vec_common.h"
 #include "exp_poly.h"
+#include "log1p_poly.h"
 #include "kernel_table.h"
 #include "half_kernels.h"
 

@@ -10,7 +10,9 @@
  * results are transposed back. Same arithmetic as the general path in
  * driver/softmax_driver_body.h: the maximum's own terms are counted, not
  * summed; softmax scales plain exponentials by 1/sum split hi + lo,
- * log_softmax and logsumexp use the compensated ones and log1p(rest). A row's
+ * log_softmax and logsumexp use the compensated ones and log1p(rest) (here a
+ * vector log1p over the block's lanes, where the general path, one row at a
+ * time, calls libm's; both are within 1 ULP of double). A row's
  * terms are summed in double in element order, so a row's result does not
  * depend on the other rows of its block, and -inf elements (exact zero
  * terms) anywhere in a row leave it as its other elements alone would give:
@@ -68,6 +70,15 @@ static inline void FSS_FN(short_scatter)(T buf[][W], T *const *yr, int64_t n, in
         if (ok & (1 << j))
             for (int64_t i = i0; i < n; ++i)
                 yr[j][i] = buf[i][j];
+}
+
+/* l[j] = log1p(r[j]) for W lane sums r[j] >= 0 (or NaN), VD_W at a time:
+ * both short-row kernels take their logs here, so a row gets the same bits
+ * in a block and alone (vd_log1p_nonneg; the general path keeps libm's). */
+static inline void FSS_FN(log1p_lanes)(const double *r, double *l)
+{
+    for (int j = 0; j < W; j += VD_W)
+        vd_storeu(l + j, vd_log1p_nonneg(vd_loadu(r + j)));
 }
 
 /* k <= W rows x[j] -> y[j] of n <= FSS_SHORT_MAX(W) elements each (op as
@@ -130,6 +141,11 @@ static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t 
         for (int j = 0; j < W; ++j)
             cnt[j] = (double)cv[j];
     }
+    double r[W], l1p[W];
+    for (int j = 0; j < W; ++j)
+        r[j] = rest[j] + (cnt[j] - 1.0);
+    if (op != 0)
+        FSS_FN(log1p_lanes)(r, l1p);
     for (int j = 0; j < k; ++j) {
         if (!(ok & (1 << j)))
             continue;
@@ -137,14 +153,13 @@ static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t 
             ok &= ~(1 << j);
             continue;
         }
-        const double r = rest[j] + (cnt[j] - 1.0);
         if (op == 0) {
-            FSS_CAT(fss_recip_split_, TS)(1.0 + r, &hi[j], &lo[j]);
+            FSS_CAT(fss_recip_split_, TS)(1.0 + r[j], &hi[j], &lo[j]);
         } else if (op == 1) {
-            hi[j] = (T)log1p(r);
+            hi[j] = (T)l1p[j];
         } else {
-            const double lse = (double)mv[j] + log1p(r);
-            if (fabs(lse) <= 2.5 * r / (1.0 + r))
+            const double lse = (double)mv[j] + l1p[j];
+            if (fabs(lse) <= 2.5 * r[j] / (1.0 + r[j]))
                 ok &= ~(1 << j); /* cancels: the general path sums it again wider */
             else
                 *yr[j] = (T)lse;
@@ -200,19 +215,23 @@ static int FSS_FN(row_short)(int op, const T *x, int64_t n, T *y)
     }
     if (isnan(rest))
         return 0;
-    const double r = rest + (count - 1.0);
+    /* r and its log1p in lane 0 (the same function as log1p_lanes) */
+    double r[VD_W], l1p[VD_W];
+    r[0] = rest + (count - 1.0);
+    if (op != 0)
+        vd_storeu(l1p, vd_log1p_nonneg(vd_set1(r[0])));
     if (op == 2) {
-        const double lse = (double)m + log1p(r);
-        if (fabs(lse) <= 2.5 * r / (1.0 + r))
+        const double lse = (double)m + l1p[0];
+        if (fabs(lse) <= 2.5 * r[0] / (1.0 + r[0]))
             return 0;
         *y = (T)lse;
         return 1;
     }
     T hi, lo = 0;
     if (op == 0)
-        FSS_CAT(fss_recip_split_, TS)(1.0 + r, &hi, &lo);
+        FSS_CAT(fss_recip_split_, TS)(1.0 + r[0], &hi, &lo);
     else
-        hi = (T)log1p(r);
+        hi = (T)l1p[0];
     const V vh = VOP(set1)(hi), vl = VOP(set1)(lo);
     for (int64_t i = 0; i < n; i += W) {
         V v;

@@ -1,4 +1,4 @@
-/* Extra vector operations for the sigmoid family, AVX2 + FMA flavour. Kept
+/* Extra vector operations (the sigmoid family, the short-row log1p), AVX2 + FMA flavour. Kept
  * apart from vec_avx2.h so the softmax layer stays as it is.
  *   div, abs          lane-wise (min is in the main layer)
  *   select(m, a, b)   a where the mask is set, else b

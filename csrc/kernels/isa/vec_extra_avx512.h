@@ -1,4 +1,4 @@
-/* Extra vector operations for the sigmoid family, AVX-512 flavour (see
+/* Extra vector operations (the sigmoid family, the short-row log1p), AVX-512 flavour (see
  * vec_extra_avx2.h for what each one means). */
 #ifndef FSS_VEC_EXTRA_AVX512_H
 #define FSS_VEC_EXTRA_AVX512_H

@@ -1,4 +1,4 @@
-/* Extra vector operations for the sigmoid family, NEON flavour (see
+/* Extra vector operations (the sigmoid family, the short-row log1p), NEON flavour (see
  * vec_extra_avx2.h for what each one means). */
 #ifndef FSS_VEC_EXTRA_NEON_H
 #define FSS_VEC_EXTRA_NEON_H

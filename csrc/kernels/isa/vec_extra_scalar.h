@@ -1,4 +1,4 @@
-/* Extra vector operations for the sigmoid family, scalar flavour (see
+/* Extra vector operations (the sigmoid family, the short-row log1p), scalar flavour (see
  * vec_extra_avx2.h for what each one means). Kept apart from vec_scalar.h so
  * the softmax layer stays as it is. */
 #ifndef FSS_VEC_EXTRA_SCALAR_H
