@@ -1,10 +1,10 @@
-"""Short rows (at most 4W elements, and at least 32): the row walker computes them a vector's
-width of rows at a time, one row per lane (kernels/short_row_kernels.h), and a
+"""Short rows (7W elements, at least 32 and at most 64): the row walker computes them a
+vector's width of rows at a time, one row per lane (kernels/short_row_kernels.h), and a
 single row (a 1-D call, a causal prefix, a gathered row) in its own vectors.
 Both must give the same bits, whatever the other rows of a block hold, and
 rows the block declines (non-finite, cancelling logsumexp) must come out as
-they would alone. Every ISA the machine runs; lengths up to 65 cover 4W of
-every flavour (32 scalar, 32 float / double AVX2, 64 / 32 float / double
+they would alone. Every ISA the machine runs; lengths up to 65 cover the limit of
+every flavour (32 scalar, 56 / 32 float / double AVX2, 64 / 56 float / double
 AVX-512), with blocks of rows transposed in registers (lengths that are
 multiples of W) and the element-by-element tail.
 """
