@@ -1,11 +1,12 @@
-"""Short rows (7W elements, at least 32 and at most 64): the row walker computes them a
-vector's width of rows at a time, one row per lane (kernels/short_row_kernels.h), and a
-single row (a 1-D call, a causal prefix, a gathered row) in its own vectors.
+"""Short rows (softmax and log_softmax up to 7W elements, logsumexp up to 12W, each
+limit within [32, 64]): the row walker computes them a vector's width of rows at a
+time, one row per lane (kernels/short_row_kernels.h), and a single row (a 1-D call,
+a causal prefix, a gathered row) in its own vectors.
 Both must give the same bits, whatever the other rows of a block hold, and
 rows the block declines (non-finite, cancelling logsumexp) must come out as
-they would alone. Every ISA the machine runs; lengths up to 65 cover the limit of
-every flavour (32 scalar, 56 / 32 float / double AVX2, 64 / 56 float / double
-AVX-512), with blocks of rows transposed in registers (lengths that are
+they would alone. Every ISA the machine runs; lengths up to 65 cover the limits of
+every flavour (scalar 32; AVX2 float 56 / 64, double 32 / 48; AVX-512 64 and
+56 / 64), with blocks of rows transposed in registers (lengths that are
 multiples of W) and the element-by-element tail.
 """
 

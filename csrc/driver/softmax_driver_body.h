@@ -151,7 +151,7 @@ static void DFN(row_general)(const fss_isa_kernels *isa, fss_op op, const T *x, 
 static void DFN(row_as)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, int64_t n_plan, T *y)
 {
     const KSET *k = &isa->TS;
-    if (n_plan <= k->short_max && k->row_short(op, x, n, y))
+    if (n_plan <= k->short_max[op] && k->row_short(op, x, n, y))
         return;
     DFN(row_general)(isa, op, x, n, y, NULL);
 }
@@ -166,7 +166,7 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
     const T *xb = (const T *)X.data;
     T *yb = (T *)Y.data;
     int64_t o = r0 / ni, i = r0 % ni;
-    if (sh.n_red <= k->TS.short_max) {
+    if (sh.n_red <= k->TS.short_max[op]) {
         /* short rows, a vector's width of rows at a time; a row the short
          * kernel declines goes to the general kernels (as DFN(row) would) */
         const T *xr[FSS_SHORT_ROWS_MAX];
@@ -428,7 +428,7 @@ static void DFN(causal_row)(const fss_isa_kernels *isa, fss_op op, const T *x, i
                             T temperature, T *y, int64_t ys, T *buf)
 {
     const int64_t pair = 2 * (int64_t)isa->TS.short_rows, rem = nk % pair;
-    const int short_row = n <= isa->TS.short_max;
+    const int short_row = n <= isa->TS.short_max[op];
     int64_t np = nk;
     const T *src = x;
     if (xs != 1 || temperature != (T)1 || (!short_row && rem > pair / 2)) {

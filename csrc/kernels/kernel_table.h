@@ -62,13 +62,13 @@
         void (*rows_sumexp_c)(int k, const T *const *x, int64_t n, const T *m,                \
                               T *const *e_out, double *rest, double *count);                   \
         /* ---- short rows (kernels/short_row_kernels.h) ---- */                            \
-        /* a whole finite row of n <= short_max elements, no block loops: op as fss_op;       \
+        /* a whole finite row of n <= short_max[op] elements, no block loops: op as fss_op;   \
          * returns 0, having written nothing, when the general path must take the row */     \
         int (*row_short)(int op, const T *x, int64_t n, T *y);                               \
         /* k <= short_rows such rows at once, one per lane (rows x[j] -> y[j]); the         \
          * same results as row_short row by row; returns a bit per row written (1 << j) */ \
         int (*rows_short)(int op, const T *const *x, T *const *y, int64_t n, int k);         \
-        int64_t short_max;                                                                   \
+        int64_t short_max[3]; /* the longest row for the short kernels, by fss_op */        \
         int short_rows;                                                                      \
     } fss_kernels_##TS;
 

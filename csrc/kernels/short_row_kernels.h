@@ -1,4 +1,4 @@
-/* Short rows (at most FSS_SHORT_MAX elements: 7W within [32, 64]): W rows
+/* Short rows (up to FSS_SHORT_MAX elements, see there): W rows
  * at a time, one row per lane.
  * For short rows (10-class classifiers, small attention heads) the general
  * path's three kernel calls, block loops and compensated block sums cost more
@@ -23,13 +23,18 @@
  * Included by kernels/instantiate.h after xent_kernels.h. */
 
 #define FSS_FN(name) FSS_CAT(FSS_CAT(fss_##name##_, TS), FSS_CAT(_, FSS_ISA_SUFFIX))
-/* 7W elements, at least 32 and at most 64. On Zen 1 (AVX2) the lane kernel
- * beat the general path for float rows up to 56 elements (7W; at 48,
- * log_softmax 190 -> 133 ns a row, logsumexp 177 -> 107) and for double rows
- * up to 40 (10W), and lost at 64 float (softmax 140 -> 165 ns) and 48 double
- * (261 -> 293): the crossover scales with W, and 7W is below it for both. */
+/* Rows up to these lengths take the lane kernel, 7W elements for softmax
+ * and log_softmax, 12W for logsumexp (which writes one value a row, so its
+ * general path's per-row setup weighs more), each within [32, 64]. On Zen 1
+ * (AVX2) the lane kernel beat the general path for softmax and log_softmax of
+ * float rows up to 56 elements (7W; at 48, log_softmax 190 -> 133 ns a row)
+ * and of double rows up to 40 (10W), and lost at 64 float (softmax 140 ->
+ * 165 ns) and 48 double (261 -> 293); logsumexp won at 64 float (181 -> 141)
+ * and 48 double (275 -> 220). The crossover scales with W. */
 #ifndef FSS_SHORT_MAX
-#define FSS_SHORT_MAX(w) (7 * (w) < 32 ? 32 : 7 * (w) > 64 ? 64 : 7 * (w))
+#define FSS_SHORT_CLAMP(n) ((n) < 32 ? 32 : (n) > 64 ? 64 : (n))
+#define FSS_SHORT_MAX(w) FSS_SHORT_CLAMP(7 * (w))
+#define FSS_SHORT_MAX_LSE(w) FSS_SHORT_CLAMP(12 * (w))
 #endif
 
 /* buf[i][j] = xr[j][i] for i < n, lanes j >= k zero: blocks of W elements
@@ -86,12 +91,12 @@ static inline void FSS_FN(log1p_lanes)(const double *r, double *l)
         vd_storeu(l + j, vd_log1p_nonneg(vd_loadu(r + j)));
 }
 
-/* k <= W rows x[j] -> y[j] of n <= FSS_SHORT_MAX(W) elements each (op as
+/* k <= W rows x[j] -> y[j] of n <= FSS_SHORT_MAX_LSE(W) elements each (op as
  * fss_op; y[j] may be x[j]). Returns a bit per row written (1 << j); a row whose bit is clear
  * is untouched. */
 static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t n, int k)
 {
-    T buf[FSS_SHORT_MAX(W)][W], mv[W], hi[W], lo[W];
+    T buf[FSS_SHORT_MAX_LSE(W)][W], mv[W], hi[W], lo[W];
     double rest[W], cnt[W];
     /* lanes past k hold zeros: finite, and their results are never stored */
     FSS_FN(short_gather)(buf, xr, n, k);
@@ -196,7 +201,7 @@ static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t 
  * same element-order sum, so the same bits as rows_short. */
 static int FSS_FN(row_short)(int op, const T *x, int64_t n, T *y)
 {
-    T e[FSS_SHORT_MAX(W)];
+    T e[FSS_SHORT_MAX_LSE(W)];
     const T ninf = -(T)INFINITY;
     V vmax = VOP(set1)(ninf);
     for (int64_t i = 0; i < n; i += W)
