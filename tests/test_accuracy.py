@@ -41,6 +41,18 @@ def test_random_rows_and_columns(name, dtype, isa, rng):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=_ids)
 @pytest.mark.parametrize("name", NAMES)
+def test_columns_wider_than_a_panel(name, dtype, isa, rng):
+    """A non-last reduced axis over more columns than one panel holds (4 KiB
+    per row: 1024 float, 512 double): whole panels, a partial one and a
+    partial vector, with an outer axis, as a whole and as a column slice."""
+    x = random_array(rng, (3, 37, 2600), dtype, scale=10)
+    ref.check_accuracy(name, call(name, x, axis=1), x, axis=1, context=f"{isa} (3, 37, 2600)")
+    part = x[:, :, 5:2590]
+    ref.check_accuracy(name, call(name, part, axis=1), part, axis=1, context=f"{isa} columns 5:2590")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=_ids)
+@pytest.mark.parametrize("name", NAMES)
 def test_every_row_length_to_80(name, dtype, isa, rng):
     # Dense in the row length (every SIMD tail and sum grouping) and in rows:
     # a worst case of the bound is rare, so few samples hide it. This sweep

@@ -311,8 +311,8 @@ static void DFN(split_rows)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh
 static void DFN(col_tile)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, int64_t xs, int64_t w, T *y,
                           int64_t ys, int64_t y_col_stride)
 {
-    T m[FSS_COL_MAX], aux[FSS_COL_MAX], aux_lo[FSS_COL_MAX];
-    double rest[FSS_COL_MAX], count[FSS_COL_MAX];
+    T m[FSS_COL_MAX(T)], aux[FSS_COL_MAX(T)], aux_lo[FSS_COL_MAX(T)];
+    double rest[FSS_COL_MAX(T)], count[FSS_COL_MAX(T)];
     const KSET *k = &isa->TS;
     k->col_stats(x, n, xs, w, m, rest, count, op == FSS_SOFTMAX ? y : NULL, ys, op != FSS_SOFTMAX);
     for (int64_t j = 0; j < w; ++j) {

@@ -1,5 +1,5 @@
 /* Column kernels for a strided reduced axis (row stride rs) whose columns
- * are contiguous: vectors run across up to FSS_COL_MAX adjacent columns, so
+ * are contiguous: vectors run across up to FSS_COL_MAX(T) adjacent columns, so
  * a reduction over a non-last axis needs no transposing copy.
  *
  * Included by kernels/instantiate.h after xent_kernels.h (for the
@@ -31,12 +31,13 @@ static inline V FSS_FN(col_exp)(V x, V m, V nm, int comp)
     return comp ? FSS_FN(xent_expc)(x, m, nm) : VOP(exp_nonpos)(VOP(sub)(x, m));
 }
 
-/* Column panels are FSS_COL_MAX elements wide (several vectors): a narrow
+/* Column panels are FSS_COL_MAX(T) elements wide (several vectors): a narrow
  * tile walks the whole reduced axis, one page per row when rows are long,
  * twice; a panel of 256 bytes or more does that walk once for several
  * vectors' worth of columns (measured 2x faster on (1000, 4096) float32,
- * axis 0). The per-vector accumulators live in small stack arrays. */
-#define FSS_COL_VECS (FSS_COL_MAX / W)
+ * axis 0; see FSS_COL_BYTES for the width). The per-vector accumulators
+ * live in stack arrays (under 40 KiB). */
+#define FSS_COL_VECS (FSS_COL_MAX(T) / W)
 
 static void FSS_FN(col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *restrict m_out,
                               double *restrict rest_out, double *restrict count_out, T *e_out, int64_t es,
@@ -58,6 +59,9 @@ static void FSS_FN(col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *r
         nm[v] = VOP(sub)(zero, m[v]);
         c[v] = zero;
         s[v] = S[v] = K[v] = ACC(zero)();
+#if !FSS_SUM_PAIRS
+        S[v] = VOP(set1)(1); /* see below: every term is <= 1 */
+#endif
     }
     for (int64_t i = 0; i < n; ++i) {
         const T *row = x + i * rs;
@@ -65,20 +69,36 @@ static void FSS_FN(col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *r
             const V x0 = FSS_FN(col_load)(row + v * W, w - v * W, ninf);
             const VM q0 = VOP(eq)(x0, m[v]);
             const V e0 = FSS_FN(col_exp)(x0, m[v], nm[v], comp);
+#if FSS_SUM_PAIRS
             s[v] = ACC(add)(s[v], VOP(zero_where)(q0, e0));
+#else
+            /* double terms in double lanes: each one compensated, as
+             * softmax's row loop does (a plain 32-row block sum measured
+             * 6 ULP in log_softmax, over its bound): Fast2Sum, exact because
+             * the lane starts at 1 and every term is <= 1; the 1 comes off
+             * exactly at the end */
+            const V e = VOP(zero_where)(q0, e0), t = VOP(add)(S[v], e);
+            K[v] = VOP(add)(K[v], VOP(sub)(e, VOP(sub)(t, S[v])));
+            S[v] = t;
+#endif
             c[v] = VOP(add)(c[v], VOP(one_where)(q0));
             if (e_out)
                 FSS_FN(col_store)(e_out + i * es + v * W, e0, w - v * W);
         }
+#if FSS_SUM_PAIRS
         if ((i + 1) % FSS_COL_BLOCK == 0)
             for (int64_t v = 0; v < nv; ++v) {
                 ACC(kadd)(&S[v], &K[v], s[v]);
                 s[v] = ACC(zero)();
             }
+#endif
     }
     for (int64_t v = 0; v < nv; ++v) {
         ACC(kadd)(&S[v], &K[v], s[v]);
         VOP(storeu)(m_out + v * W, m[v]);
+#if !FSS_SUM_PAIRS
+        S[v] = VOP(sub)(S[v], VOP(set1)(1));
+#endif
         ACC(store)(rest_out + v * W, ACC(merge)(S[v], K[v]));
         ACC(store)(count_out + v * W, ACC(add)(ACC(zero)(), c[v]));
     }

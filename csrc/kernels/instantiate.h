@@ -93,12 +93,12 @@
 #undef FSS_TRANSPOSE
 
 #define FSS_FN_OF(name, ts) FSS_CAT(FSS_CAT(fss_##name##_, ts), FSS_CAT(_, FSS_ISA_SUFFIX))
-#define FSS_SET_INIT(ts, width)                                                            \
+#define FSS_SET_INIT(ts, type, width)                                                      \
     {                                                                                      \
         FSS_FN_OF(row_max, ts), FSS_FN_OF(row_maxmin, ts), FSS_FN_OF(row_expsum, ts),     \
             FSS_FN_OF(row_scale, ts), FSS_FN_OF(row_expscale, ts), FSS_FN_OF(row_logsub, ts), \
             FSS_FN_OF(col_stats, ts), FSS_FN_OF(col_scale, ts), FSS_FN_OF(col_logsub, ts),  \
-            FSS_COL_MAX,                                                                   \
+            FSS_COL_MAX(type),                                                             \
             FSS_FN_OF(row_sumexp_c, ts), FSS_FN_OF(row_gapdot, ts),                        \
             FSS_FN_OF(row_scalesub, ts), FSS_FN_OF(row_multo, ts),                         \
             FSS_FN_OF(rows_max, ts), FSS_FN_OF(rows_sumexp_c, ts),                         \
@@ -108,8 +108,8 @@
 
 const fss_isa_kernels FSS_CAT(fss_kernels_, FSS_ISA_SUFFIX) = {
     FSS_CAT_STR(FSS_ISA_SUFFIX),
-    FSS_SET_INIT(f32, VF_W),
-    FSS_SET_INIT(f64, VD_W),
+    FSS_SET_INIT(f32, float, VF_W),
+    FSS_SET_INIT(f64, double, VD_W),
     FSS_CAT(fss_half_to_float_, FSS_ISA_SUFFIX),
     FSS_CAT(fss_float_to_half_, FSS_ISA_SUFFIX),
 };

@@ -6,11 +6,18 @@
 
 #include <stdint.h>
 
-/* Column kernels handle panels of up to this many adjacent columns (1 KiB
- * of float per row; a whole number of vectors on every flavour). Measured on
- * (1000, 4096) float32, axis 0: 16 columns 27 ms, 64 columns 22 ms, 256
- * columns 16 ms (one thread, loaded 2-core Zen 1). */
-#define FSS_COL_MAX 256
+/* Column kernels handle panels of up to 4 KiB per row (1024 floats, 512
+ * doubles; a whole number of vectors on every flavour): every row of a panel
+ * is on its own page, so a wider panel walks the pages of the strided axis
+ * fewer times. One thread on Zen 1, thread CPU time, (1000, 4096) float32
+ * axis 0: 16 columns 27 ms, 64 columns 22 ms, 256 columns 16 ms (loaded
+ * machine, an earlier build); then, side by side, 256 -> 1024 columns:
+ * softmax 11.8 -> 10.9 ms, log_softmax 12.4 -> 11.6 ms, and (5000, 512),
+ * now one panel: 9.2 -> 6.0 ms float32, 18.5 -> 13.2 ms float64. Doubles
+ * keep 4 KiB too: (1000, 4096) float64 log_softmax measured no faster with
+ * 1024 columns (8 MiB panels). */
+#define FSS_COL_BYTES 4096
+#define FSS_COL_MAX(type) (FSS_COL_BYTES / (int64_t)sizeof(type))
 
 /* The most rows any flavour's short-row kernel takes at once (its vector
  * width: 16 floats on AVX-512) */
