@@ -39,6 +39,19 @@ def test_random_rows_and_columns(name, dtype, isa, rng):
             ref.check_accuracy(name, call(name, xt, axis=0), xt, axis=0, context=f"columns {ctx}")
 
 
+@pytest.mark.parametrize("name", ("softmax", "log_softmax"))
+def test_double_sums_stay_within_bounds(name, isa):
+    """float64 terms summed in double lanes need compensation: plain lane sums
+    of 24-32 terms put 1 in 10^5 log_softmax outputs over the bound (up to 11
+    ULP against 5) and some of softmax's smallest outputs too. Rows of 24 and
+    32 (the short-row kernel) and 40 (the general one) at scale 10, enough
+    rows that the uncompensated sums failed on every seed tried."""
+    rng = np.random.default_rng(7)
+    for n in (24, 32, 40):
+        x = random_array(rng, (60_000, n), np.float64, scale=10)
+        ref.check_accuracy(name, call(name, x, axis=-1), x, axis=-1, context=f"{isa} n={n}")
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=_ids)
 @pytest.mark.parametrize("name", NAMES)
 def test_columns_wider_than_a_panel(name, dtype, isa, rng):

@@ -118,7 +118,7 @@ static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t 
         nmv[j] = -mv[j];
     vm = VOP(loadu)(mv);
     const V vnm = VOP(loadu)(nmv);
-    ACCT acc = ACC(zero)();
+    FSS_FN(lane_sum) acc = FSS_FN(lane_sum_start)();
     V c = VOP(set1)(0);
     /* two element rows at a time, their exponentials interleaved (exp_poly.h);
      * added to the sums one after the other, in element order */
@@ -136,15 +136,15 @@ static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t 
             FSS_FN(xent_expc_pair)(&e0, &e1, vm, vnm, 1);
         }
         const VM q0 = VOP(eq)(x0, vm);
-        acc = ACC(add)(acc, VOP(zero_where)(q0, e0));
+        FSS_FN(lane_sum_add)(&acc, VOP(zero_where)(q0, e0));
         c = VOP(add)(c, VOP(one_where)(q0));
         if (i + 1 < n) {
             const VM q1 = VOP(eq)(x1, vm);
-            acc = ACC(add)(acc, VOP(zero_where)(q1, e1));
+            FSS_FN(lane_sum_add)(&acc, VOP(zero_where)(q1, e1));
             c = VOP(add)(c, VOP(one_where)(q1));
         }
     }
-    ACC(store)(rest, acc);
+    FSS_FN(lane_sum_store)(rest, acc);
     {
         T cv[W];
         VOP(storeu)(cv, c);
@@ -216,13 +216,28 @@ static int FSS_FN(row_short)(int op, const T *x, int64_t n, T *y)
         const V xi = n - i >= W ? VOP(loadu)(x + i) : VOP(load_part)(x + i, n - i, m);
         VOP(storeu)(e + i, op == 0 ? VOP(exp_nonpos)(VOP(sub)(xi, vm)) : FSS_FN(xent_expc)(xi, vm, vnm));
     }
-    double rest = 0.0, count = 0.0;
+    /* the lane kernel's sum, one lane (lane_sum in xent_kernels.h) */
+    double rest = 0.0, count = 0.0, comp = 0.0;
+#if !FSS_SUM_PAIRS
+    rest = 1.0;
+#endif
     for (int64_t i = 0; i < n; ++i) {
-        if (x[i] == m)
+        if (x[i] == m) {
             count += 1.0;
-        else
-            rest += (double)e[i];
+            continue;
+        }
+#if FSS_SUM_PAIRS
+        rest += (double)e[i];
+#else
+        const double t = rest + (double)e[i];
+        comp += (double)e[i] - (t - rest);
+        rest = t;
+#endif
     }
+#if !FSS_SUM_PAIRS
+    rest = (rest - 1.0) + comp;
+#endif
+    (void)comp;
     if (isnan(rest))
         return 0;
     /* r and its log1p in lane 0 (the same function as log1p_lanes) */

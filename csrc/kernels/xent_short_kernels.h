@@ -57,24 +57,24 @@ static void FSS_FN(rows_sumexp_c)(int k, const T *const *x, int64_t n, const T *
             VOP(storeu)(er + n - left, el);
         else if (er)
             VOP(store_part)(er + n - left, el, left);
-        ACCT a0 = ACC(zero)();
+        FSS_FN(lane_sum) a0 = FSS_FN(lane_sum_start)();
         V c = VOP(set1)(0);
         double cnt = 0.0;
         if (n == 2 * W) { /* row_sumexp_c's pair loop, once */
-            a0 = ACC(add)(a0, VOP(add)(VOP(zero_where)(qf, ef), VOP(zero_where)(ql, el)));
+            FSS_FN(lane_sum_add)(&a0, VOP(add)(VOP(zero_where)(qf, ef), VOP(zero_where)(ql, el)));
             c = VOP(add)(c, VOP(add)(VOP(one_where)(qf), VOP(one_where)(ql)));
         } else { /* its tail loop */
             if (two) {
-                a0 = ACC(add)(a0, VOP(zero_where)(qf, ef));
+                FSS_FN(lane_sum_add)(&a0, VOP(zero_where)(qf, ef));
                 c = VOP(add)(c, VOP(one_where)(qf));
             }
-            a0 = ACC(add)(a0, VOP(zero_where)(ql, el));
+            FSS_FN(lane_sum_add)(&a0, VOP(zero_where)(ql, el));
             c = VOP(add)(c, VOP(one_where)(ql));
             if (left < W && m[r] == m[r])
                 cnt -= (double)(W - left);
         }
         fss_ksum total = { 0.0, 0.0 };
-        fss_ksum_add(&total, ACC(hsum)(a0));
+        FSS_FN(lane_sum_flush)(&total, a0);
         cnt += ACC(hsum)(ACC(add)(ACC(zero)(), c));
         count[r] += cnt;
         rest[r] = fss_ksum_value(&total);
