@@ -7,7 +7,8 @@
 
 #define FSS_FN(name) FSS_CAT(FSS_CAT(fss_##name##_, TS), FSS_CAT(_, FSS_ISA_SUFFIX))
 
-/* Rows summed per lane before a compensated add (see vdacc_kadd). */
+/* Float rows summed per lane (in double) before a compensated add (see
+ * vfacc_kadd); double terms are compensated one by one (lane_sum). */
 #ifndef FSS_COL_BLOCK
 #define FSS_COL_BLOCK 32
 #endif
@@ -47,7 +48,13 @@ static void FSS_FN(col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *r
     const V zero = VOP(set1)(0);
     const int64_t nv = (w + W - 1) / W;
     V m[FSS_COL_VECS], nm[FSS_COL_VECS], c[FSS_COL_VECS];
+#if FSS_SUM_PAIRS
     ACCT s[FSS_COL_VECS], S[FSS_COL_VECS], K[FSS_COL_VECS];
+#else
+    /* double terms: each one compensated (lane_sum, xent_kernels.h; plain
+     * 32-row block sums measured 6 ULP in log_softmax, over its bound) */
+    FSS_FN(lane_sum) L[FSS_COL_VECS];
+#endif
     for (int64_t v = 0; v < nv; ++v)
         m[v] = VOP(set1)(ninf);
     for (int64_t i = 0; i < n; ++i) {
@@ -58,9 +65,10 @@ static void FSS_FN(col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *r
     for (int64_t v = 0; v < nv; ++v) {
         nm[v] = VOP(sub)(zero, m[v]);
         c[v] = zero;
+#if FSS_SUM_PAIRS
         s[v] = S[v] = K[v] = ACC(zero)();
-#if !FSS_SUM_PAIRS
-        S[v] = VOP(set1)(1); /* see below: every term is <= 1 */
+#else
+        L[v] = FSS_FN(lane_sum_start)();
 #endif
     }
     for (int64_t i = 0; i < n; ++i) {
@@ -72,14 +80,7 @@ static void FSS_FN(col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *r
 #if FSS_SUM_PAIRS
             s[v] = ACC(add)(s[v], VOP(zero_where)(q0, e0));
 #else
-            /* double terms in double lanes: each one compensated, as
-             * softmax's row loop does (a plain 32-row block sum measured
-             * 6 ULP in log_softmax, over its bound): Fast2Sum, exact because
-             * the lane starts at 1 and every term is <= 1; the 1 comes off
-             * exactly at the end */
-            const V e = VOP(zero_where)(q0, e0), t = VOP(add)(S[v], e);
-            K[v] = VOP(add)(K[v], VOP(sub)(e, VOP(sub)(t, S[v])));
-            S[v] = t;
+            FSS_FN(lane_sum_add)(&L[v], VOP(zero_where)(q0, e0));
 #endif
             c[v] = VOP(add)(c[v], VOP(one_where)(q0));
             if (e_out)
@@ -94,12 +95,13 @@ static void FSS_FN(col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *r
 #endif
     }
     for (int64_t v = 0; v < nv; ++v) {
-        ACC(kadd)(&S[v], &K[v], s[v]);
         VOP(storeu)(m_out + v * W, m[v]);
-#if !FSS_SUM_PAIRS
-        S[v] = VOP(sub)(S[v], VOP(set1)(1));
-#endif
+#if FSS_SUM_PAIRS
+        ACC(kadd)(&S[v], &K[v], s[v]);
         ACC(store)(rest_out + v * W, ACC(merge)(S[v], K[v]));
+#else
+        FSS_FN(lane_sum_store)(rest_out + v * W, L[v]);
+#endif
         ACC(store)(count_out + v * W, ACC(add)(ACC(zero)(), c[v]));
     }
 }
