@@ -59,8 +59,11 @@ static FSS_INLINE void FSS_FN(xent_expc_pair)(V *a, V *b, V vm, V vnm, int check
 /* The lane sums of exponential terms (each in [0, 1]) in the compensated
  * loops. Float terms are summed in double (29 spare bits: a plain add).
  * Double terms are summed in double lanes, each add compensated by Fast2Sum,
- * which is exact because a lane starts at 1 and every term is <= 1; the 1
- * comes off exactly at the end. A plain double lane sum of 24-32 terms
+ * whose error term is exact when the lane's exponent is at least the
+ * term's: a lane starts at 1 and every term is <= 1 (a pair of terms, as
+ * the pair loops add them, is < 2 unless both round to 1, where the error
+ * term may miss one rounding: no worse than a plain add); the 1 comes off
+ * exactly at the end. A plain double lane sum of 24-32 terms
  * measured 6-11 ULP in log_softmax (bound 5) and 65 in softmax's smallest
  * outputs (tests/test_accuracy.py, test_double_sums_stay_within_bounds). */
 typedef struct {
