@@ -82,6 +82,19 @@ static inline void FSS_FN(prefetch_rows)(const T *pa, const T *pb, int64_t i)
         fss_prefetch_step(pb, off, step);
 }
 
+/* two vectors of terms into expsum_loop's accumulators */
+#if FSS_SUM_PAIRS
+#define EXPSUM_ADD_PAIR(e0, e1) (a0 = ACC(add)(a0, VOP(add)((e0), (e1))))
+#else
+#define EXPSUM_ADD_PAIR(e0, e1)                                                  \
+    do {                                                                         \
+        const V t0_ = VOP(add)(a0, (e0)), t1_ = VOP(add)(a1, (e1));              \
+        c0 = VOP(add)(c0, VOP(sub)((e0), VOP(sub)(t0_, a0)));                    \
+        c1 = VOP(add)(c1, VOP(sub)((e1), VOP(sub)(t1_, a1)));                    \
+        a0 = t0_, a1 = t1_;                                                      \
+    } while (0)
+#endif
+
 /* Sum of exp(x - m) over the whole row, exponentials stored to e_out (may
  * alias x): what softmax needs, which divides by the sum and so has no use
  * for row_sumexp_c's exact counting of the maximum's terms (xent_kernels.h).
@@ -108,20 +121,26 @@ static FSS_INLINE double FSS_FN(expsum_loop)(const T *x, int64_t n, T m, T *e_ou
         const V one = VOP(set1)(1), zero = VOP(set1)(0);
         V a0 = one, a1 = one, c0 = zero, c1 = zero;
 #endif
+        for (; i + FSS_EXP_MAXN * W <= block_end; i += FSS_EXP_MAXN * W) {
+            V e[FSS_EXP_MAXN];
+            for (int j = 0; j < FSS_EXP_MAXN; ++j)
+                e[j] = VOP(sub)(VOP(loadu)(x + i + j * W), vm);
+            for (int j = 0; j < FSS_EXP_MAXN; j += 2)
+                FSS_FN(prefetch_rows)(pa, pb, i + j * W);
+            VOP(exp_nonpos_n)(e, FSS_EXP_MAXN, check);
+            for (int j = 0; j < FSS_EXP_MAXN; ++j)
+                VOP(storeu)(e_out + i + j * W, e[j]);
+            /* by pairs, in the order of the loop below: the same bits */
+            for (int j = 0; j < FSS_EXP_MAXN; j += 2)
+                EXPSUM_ADD_PAIR(e[j], e[j + 1]);
+        }
         for (; i + 2 * W <= block_end; i += 2 * W) {
             FSS_FN(prefetch_rows)(pa, pb, i);
             V e0 = VOP(sub)(VOP(loadu)(x + i), vm), e1 = VOP(sub)(VOP(loadu)(x + i + W), vm);
             VOP(exp_nonpos_pair)(&e0, &e1, check);
             VOP(storeu)(e_out + i, e0);
             VOP(storeu)(e_out + i + W, e1);
-#if FSS_SUM_PAIRS
-            a0 = ACC(add)(a0, VOP(add)(e0, e1));
-#else
-            const V t0 = VOP(add)(a0, e0), t1 = VOP(add)(a1, e1);
-            c0 = VOP(add)(c0, VOP(sub)(e0, VOP(sub)(t0, a0)));
-            c1 = VOP(add)(c1, VOP(sub)(e1, VOP(sub)(t1, a1)));
-            a0 = t0, a1 = t1;
-#endif
+            EXPSUM_ADD_PAIR(e0, e1);
         }
         for (; i < block_end; i += W) {
             const int64_t left = block_end - i;
@@ -144,6 +163,7 @@ static FSS_INLINE double FSS_FN(expsum_loop)(const T *x, int64_t n, T m, T *e_ou
     }
     return fss_ksum_value(&total);
 }
+#undef EXPSUM_ADD_PAIR
 
 /* lo: a lower bound of the row's elements (its minimum, row_maxmin), or
  * -inf: where every x - m is in the exponential's common range, the loop
