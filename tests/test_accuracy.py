@@ -66,6 +66,18 @@ def test_columns_wider_than_a_panel(name, dtype, isa, rng):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=_ids)
 @pytest.mark.parametrize("name", NAMES)
+def test_every_column_count_to_70(name, dtype, isa, rng):
+    """A non-last reduced axis over 1 to 69 columns: the column kernel takes
+    whole vectors four at a time, then single ones and a partial one; every
+    split of a row of columns between the two, on every vector width up to
+    16 lanes."""
+    for w in range(1, 70):
+        x = (rng.standard_normal((37, w)) * 4).astype(dtype)
+        ref.check_accuracy(name, call(name, x, axis=0), x, axis=0, context=f"{isa} columns={w}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=_ids)
+@pytest.mark.parametrize("name", NAMES)
 def test_every_row_length_to_80(name, dtype, isa, rng):
     # Dense in the row length (every SIMD tail and sum grouping) and in rows:
     # a worst case of the bound is rare, so few samples hide it. This sweep

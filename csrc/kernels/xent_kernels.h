@@ -31,18 +31,19 @@ static inline V FSS_FN(xent_sub_err)(V x, V s, V vnm)
     return VOP(add)(VOP(sub)(x, VOP(sub)(s, bb)), VOP(sub)(vnm, bb));
 }
 
-/* The compensated exp(x[j] - m) of nv vectors (1 to FSS_EXP_MAXN) in place,
- * the exponentials interleaved where all take the common path: a lane gets
- * the same bits whatever nv and whichever path. check 0: every lane is
- * known to be in the common range (vf_exp_row_normal). */
-static FSS_INLINE void FSS_FN(xent_expc_n)(V *x, int nv, V vm, V vnm, const int check)
+/* The compensated exp(x[j] - m[j]) of nv vectors (1 to FSS_EXP_MAXN) in
+ * place (nm[j] = -m[j]), the exponentials interleaved where all take the
+ * common path: a lane gets the same bits whatever nv and whichever path.
+ * check 0: every lane is known to be in the common range
+ * (vf_exp_row_normal). */
+static FSS_INLINE void FSS_FN(xent_expc_nm)(V *x, int nv, const V *m, const V *nm, const int check)
 {
     V s[FSS_EXP_MAXN], lo[FSS_EXP_MAXN];
     int wide = 0;
     for (int j = 0; j < nv; ++j)
-        s[j] = VOP(sub)(x[j], vm);
+        s[j] = VOP(sub)(x[j], m[j]);
     for (int j = 0; j < nv; ++j)
-        lo[j] = FSS_FN(xent_sub_err)(x[j], s[j], vnm);
+        lo[j] = FSS_FN(xent_sub_err)(x[j], s[j], nm[j]);
     for (int j = 0; check && j < nv; ++j)
         wide |= VOP(exp_needs_wide)(s[j]);
     if (wide) {
@@ -53,6 +54,13 @@ static FSS_INLINE void FSS_FN(xent_expc_n)(V *x, int nv, V vm, V vnm, const int 
     VOP(exp_nonpos_normal_n)(s, nv);
     for (int j = 0; j < nv; ++j)
         x[j] = VOP(fmadd)(s[j], lo[j], s[j]);
+}
+
+/* xent_expc_nm with one m for every vector */
+static FSS_INLINE void FSS_FN(xent_expc_n)(V *x, int nv, V vm, V vnm, const int check)
+{
+    const V m[FSS_EXP_MAXN] = { vm, vm, vm, vm }, nm[FSS_EXP_MAXN] = { vnm, vnm, vnm, vnm };
+    FSS_FN(xent_expc_nm)(x, nv, m, nm, check);
 }
 
 static FSS_INLINE V FSS_FN(xent_expc)(V x, V vm, V vnm)
