@@ -56,7 +56,9 @@ static FSS_INLINE void FSS_FN(xent_expc_nm)(V *x, int nv, const V *m, const V *n
         x[j] = VOP(fmadd)(s[j], lo[j], s[j]);
 }
 
-/* xent_expc_nm with one m for every vector */
+/* xent_expc_nm with one m for every vector (the arrays are written out
+ * for four, as the loop below is) */
+_Static_assert(FSS_EXP_MAXN == 4, "xent_expc_n fills FSS_EXP_MAXN maxima");
 static FSS_INLINE void FSS_FN(xent_expc_n)(V *x, int nv, V vm, V vnm, const int check)
 {
     const V m[FSS_EXP_MAXN] = { vm, vm, vm, vm }, nm[FSS_EXP_MAXN] = { vnm, vnm, vnm, vnm };
