@@ -61,7 +61,8 @@ def test_columns_wider_than_a_panel(name, dtype, isa, rng):
     x = random_array(rng, (3, 37, 2600), dtype, scale=10)
     ref.check_accuracy(name, call(name, x, axis=1), x, axis=1, context=f"{isa} (3, 37, 2600)")
     part = x[:, :, 5:2590]
-    ref.check_accuracy(name, call(name, part, axis=1), part, axis=1, context=f"{isa} columns 5:2590")
+    ref.check_accuracy(name, call(name, part, axis=1), part, axis=1,
+                       context=f"{isa} columns 5:2590")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=_ids)

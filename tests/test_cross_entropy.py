@@ -255,15 +255,22 @@ def test_rows_straddling_the_exp_range_limit(isa, dtype, rng):
 
 
 @pytest.mark.parametrize("dtype,rtol", [(np.float32, 1e-6), (np.float64, 1e-14)])
-def test_confident_predictions_relative_accuracy(isa, dtype, rtol, rng):
-    """Losses down to 1e-30 keep full relative precision (vs longdouble)."""
-    N, C = 64, 37
+@pytest.mark.parametrize("C", [37, 300])
+@pytest.mark.parametrize("offsets", [(-20, 20), (80, 100), (-40, -1)],
+                         ids=["mixed", "max_largest", "max_negative"])
+def test_confident_predictions_relative_accuracy(isa, dtype, rtol, C, offsets, rng):
+    """Losses down to 1e-30 keep full relative precision (vs longdouble).
+    C: the short-row and the row kernels. offsets (the row maxima): rows with
+    logits of both signs around the maximum (the error of x - m by TwoSum),
+    rows whose maximum is the largest in magnitude and rows whose maximum is
+    negative (by Fast2Sum, each its own order of operands)."""
+    N = 64
     ld = np.longdouble
     targets_loss = np.logspace(-10, -30, N)
     x = np.empty((N, C))
     t = rng.integers(0, C, N)
     for i in range(N):
-        offset = rng.uniform(-20, 20)
+        offset = rng.uniform(*offsets)
         # other logits ~ log(loss / (C-1)) below the target, jittered so x - m is inexact
         gaps = -np.log(targets_loss[i] / (C - 1)) + rng.uniform(-1.5, 1.5, C)
         x[i] = offset - gaps
@@ -287,6 +294,50 @@ def test_confident_predictions_relative_accuracy(isa, dtype, rtol, rng):
     assert float(gerr.max()) <= 4 * np.finfo(dtype).eps, float(gerr.max())
     # label smoothing / mean also stay finite and sensible
     assert np.isfinite(fs.cross_entropy(x, t, label_smoothing=0.1))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_terms_that_round_to_one(isa, dtype, rng):
+    """Logits within rounding of the row maximum have exp(x - m) == 1 exactly
+    though x != m: the compensated loops count such terms instead of summing
+    them. Rows with a few of them, with nothing else, with them only in the
+    tail, with a negative maximum: loss, gradient, log_softmax and logsumexp
+    as a longdouble reference."""
+    n = 300
+    near = lambda m, k: np.nextafter(np.full(k, m, dtype), -np.inf) - (  # noqa: E731
+        np.arange(k) * np.spacing(dtype(m)))
+    rows = []
+    for m, layout in [(1e-3, "few"), (1e-3, "all"), (1e-3, "tail"), (-1e-3, "few"), (5e-4, "few")]:
+        r = (dtype(m) + rng.uniform(-8, 0, n)).astype(dtype)
+        r[rng.integers(n)] = m
+        if layout == "few":
+            r[rng.choice(n, 5, replace=False)] = near(m, 5)
+        elif layout == "all":
+            r[:] = near(m, n)[rng.permutation(n)]
+            r[rng.integers(n)] = m
+        else:
+            r[-4:] = near(m, 4)
+        rows.append(r)
+    x = np.array(rows, dtype)
+    xl = x.astype(np.longdouble)
+    assert np.any(np.exp(x - x.max(axis=1, keepdims=True)) == 1, axis=1).all()
+    # the target: the maximum in odd rows, a logit within rounding of it in even ones
+    near_max = [np.flatnonzero((r != r.max()) & (r > r.max() - 1e-6)) for r in x]
+    t = np.array([int(np.argmax(r)) if i % 2 else int(near_max[i][0]) for i, r in enumerate(x)])
+    lse = np.log(np.exp(xl - xl.max(axis=1, keepdims=True)).sum(axis=1)) + xl.max(axis=1)
+    ref_loss = lse - xl[np.arange(len(x)), t]
+    loss, grad = fs.cross_entropy(x, t, reduction="none", return_grad=True)
+    eps = np.finfo(dtype).eps
+    assert np.all(np.abs(loss - ref_loss) <= 4 * eps * np.abs(ref_loss)), (loss, ref_loss)
+    p = np.exp(xl - lse[:, None])
+    p[np.arange(len(x)), t] -= 1
+    gerr = np.abs(grad - p)
+    assert np.all(gerr <= 4 * eps * np.abs(p) + eps * np.finfo(dtype).tiny), gerr.max()
+    got = fs.logsumexp(x, axis=1)
+    assert np.all(np.abs(got - lse) <= 4 * eps * np.maximum(np.abs(lse), 1)), (got, lse)
+    lsm = fs.log_softmax(x, axis=1)
+    ref_lsm = xl - lse[:, None]
+    assert np.all(np.abs(lsm - ref_lsm) <= 4 * eps * np.maximum(np.abs(ref_lsm), 1))
 
 
 @needs_torch

@@ -56,7 +56,7 @@ static double FFN(row)(const KSET *k, const fss_focal_args *a, int64_t i)
             FFN(fill)(y, n, (T)NAN);
         return NAN;
     }
-    rest += count - 1.0; /* other elements equal to the max each add exactly 1 */
+    rest += count - 1.0; /* the counted terms of exactly 1 but the max's own */
     const double S = 1.0 + rest;
     const double l = ((double)m - zt) + log1p(rest);
     const double q = -expm1(-l);

@@ -138,7 +138,7 @@ static void DFN(row_general)(const fss_isa_kernels *isa, fss_op op, const T *x, 
         k->row_scale(y, n, hi, lo);
         return;
     }
-    rest += count - 1.0; /* other elements equal to the max each add exactly 1 */
+    rest += count - 1.0; /* the counted terms of exactly 1 but the max's own */
     if (op == FSS_LOG_SOFTMAX) {
         k->row_logsub(x, n, m, (T)log1p(rest), y);
     } else {

@@ -107,8 +107,8 @@ static void XFN(stage_gaps)(const KSET *k, const fss_xent_args *a, XFN(state) *s
 }
 
 /* Stage 3 (s->rest, s->count set by row_sumexp_c): a NaN sum makes the row
- * done; otherwise the max-equal elements other than the max each add
- * exactly 1. */
+ * done; otherwise the counted terms of exactly 1 other than the max's own
+ * each add 1. */
 static void XFN(stage_rest)(const fss_xent_args *a, XFN(state) *s)
 {
     if (isnan(s->rest))

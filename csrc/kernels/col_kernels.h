@@ -31,7 +31,7 @@ static inline void FSS_FN(col_store)(T *p, V v, int64_t w)
 static FSS_INLINE void FSS_FN(col_exp_n)(V *x, int nv, const V *m, const V *nm, int comp)
 {
     if (comp) {
-        FSS_FN(xent_expc_nm)(x, nv, m, nm, 1);
+        FSS_FN(xent_expc_nm)(x, nv, m, nm, 1, FSS_SUB_TWOSUM);
         return;
     }
     for (int j = 0; j < nv; ++j)
@@ -40,7 +40,10 @@ static FSS_INLINE void FSS_FN(col_exp_n)(V *x, int nv, const V *m, const V *nm, 
 }
 
 /* a column vector's term e0 (of x0) into its sums: the max-equal lanes
- * counted in *c, the others added to *acc */
+ * counted in *c, the others added to *acc. By x == m, not by e0 == 1 as the
+ * row loops count (sumexp_c_loop): a panel's columns share the arithmetic,
+ * and a column whose maximum is +inf must count its inf lanes (their terms
+ * are NaN) for log_softmax's -inf elsewhere. */
 #if FSS_SUM_PAIRS
 typedef ACCT FSS_FN(col_acc);
 #else

@@ -8,8 +8,8 @@
  * The block is transposed into a stack buffer (element i of row j at
  * [i][j]), so every step is a vertical vector operation over W rows; the
  * results are transposed back. Same arithmetic as the general path in
- * driver/softmax_driver_body.h: the maximum's own terms are counted, not
- * summed; softmax scales plain exponentials by 1/sum split hi + lo,
+ * driver/softmax_driver_body.h: the terms of exactly 1 (the maximum's own)
+ * are counted, not summed; softmax scales plain exponentials by 1/sum split hi + lo,
  * log_softmax and logsumexp use the compensated ones and log1p(rest) (here a
  * vector log1p over the block's lanes, where the general path, one row at a
  * time, calls libm's; both are within 1 ULP of double). A row's
@@ -103,7 +103,7 @@ static FSS_INLINE void FSS_FN(short_exps)(int op, const V *x, V *e, int nv, V vm
     if (op == 0)
         VOP(exp_nonpos_n)(e, nv, 1);
     else
-        FSS_FN(xent_expc_n)(e, nv, vm, vnm, 1);
+        FSS_FN(xent_expc_n)(e, nv, vm, vnm, 1, FSS_SUB_TWOSUM);
 }
 
 static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t n, int k)
@@ -147,11 +147,8 @@ static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t 
             FSS_FN(short_exps)(op, x0, e0, 2, vm, vnm);
         for (int j = 0; op == 0 && j < nj; ++j)
             VOP(storeu)(buf[i + j], e0[j]);
-        for (int j = 0; j < nj; ++j) {
-            const VM q0 = VOP(eq)(x0[j], vm);
-            FSS_FN(lane_sum_add)(&acc, VOP(zero_where)(q0, e0[j]));
-            c = VOP(add)(c, VOP(one_where)(q0));
-        }
+        for (int j = 0; j < nj; ++j)
+            FSS_FN(lane_sum_add)(&acc, FSS_FN(count_ones)(e0[j], &c));
     }
     FSS_FN(lane_sum_store)(rest, acc);
     {

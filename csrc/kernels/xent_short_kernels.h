@@ -47,10 +47,9 @@ static void FSS_FN(rows_sumexp_c)(int k, const T *const *x, int64_t n, const T *
         const V xf = two ? VOP(loadu)(xr) : xl;
         V ef = xf, el = xl;
         if (two)
-            FSS_FN(xent_expc_pair)(&ef, &el, vm, vnm, 1);
+            FSS_FN(xent_expc_pair)(&ef, &el, vm, vnm, 1, FSS_SUB_TWOSUM);
         else
             el = FSS_FN(xent_expc)(xl, vm, vnm);
-        const VM qf = VOP(eq)(xf, vm), ql = VOP(eq)(xl, vm);
         if (er && two)
             VOP(storeu)(er, ef);
         if (er && left >= W)
@@ -61,15 +60,11 @@ static void FSS_FN(rows_sumexp_c)(int k, const T *const *x, int64_t n, const T *
         V c = VOP(set1)(0);
         double cnt = 0.0;
         if (n == 2 * W) { /* row_sumexp_c's pair loop, once */
-            FSS_FN(lane_sum_add)(&a0, VOP(add)(VOP(zero_where)(qf, ef), VOP(zero_where)(ql, el)));
-            c = VOP(add)(c, VOP(add)(VOP(one_where)(qf), VOP(one_where)(ql)));
+            FSS_FN(lane_sum_add)(&a0, VOP(add)(FSS_FN(count_ones)(ef, &c), FSS_FN(count_ones)(el, &c)));
         } else { /* its tail loop */
-            if (two) {
-                FSS_FN(lane_sum_add)(&a0, VOP(zero_where)(qf, ef));
-                c = VOP(add)(c, VOP(one_where)(qf));
-            }
-            FSS_FN(lane_sum_add)(&a0, VOP(zero_where)(ql, el));
-            c = VOP(add)(c, VOP(one_where)(ql));
+            if (two)
+                FSS_FN(lane_sum_add)(&a0, FSS_FN(count_ones)(ef, &c));
+            FSS_FN(lane_sum_add)(&a0, FSS_FN(count_ones)(el, &c));
             if (left < W && m[r] == m[r])
                 cnt -= (double)(W - left);
         }
