@@ -256,14 +256,15 @@ def test_rows_straddling_the_exp_range_limit(isa, dtype, rng):
 
 @pytest.mark.parametrize("dtype,rtol", [(np.float32, 1e-6), (np.float64, 1e-14)])
 @pytest.mark.parametrize("C", [37, 300])
-@pytest.mark.parametrize("offsets", [(-20, 20), (80, 100), (-40, -1)],
-                         ids=["mixed", "max_largest", "max_negative"])
+@pytest.mark.parametrize("offsets", [(-20, 20), (35, 50), (80, 100), (-40, -1)],
+                         ids=["mixed", "both_signs", "max_largest", "max_negative"])
 def test_confident_predictions_relative_accuracy(isa, dtype, rtol, C, offsets, rng):
     """Losses down to 1e-30 keep full relative precision (vs longdouble).
-    C: the short-row and the row kernels. offsets (the row maxima): rows with
-    logits of both signs around the maximum (the error of x - m by TwoSum),
-    rows whose maximum is the largest in magnitude and rows whose maximum is
-    negative (by Fast2Sum, each its own order of operands)."""
+    C: the short-row and the row kernels. offsets (the row maxima): rows of
+    either sign; positive maxima with logits of both sorts, smaller and
+    larger in magnitude, over the whole range of gaps (the error of x - m by
+    Fast2Sum with the operands ordered lane by lane); maxima that are the
+    largest in magnitude; negative maxima (Fast2Sum, each its own order)."""
     N = 64
     ld = np.longdouble
     targets_loss = np.logspace(-10, -30, N)
@@ -275,6 +276,8 @@ def test_confident_predictions_relative_accuracy(isa, dtype, rtol, C, offsets, r
         gaps = -np.log(targets_loss[i] / (C - 1)) + rng.uniform(-1.5, 1.5, C)
         x[i] = offset - gaps
         x[i, t[i]] = offset
+        if offsets == (35, 50):  # one logit below -m: its term ~ exp(-75) and less
+            x[i, (t[i] + 1) % C] = -offset - 5
     x = x.astype(dtype)
     xl = x.astype(ld)
     xt = np.take_along_axis(xl, t[:, None], 1)

@@ -33,6 +33,7 @@ static FSS_COLD V FSS_FN(xent_expc_wide)(V s, V lo)
 #define FSS_SUB_TWOSUM 0
 #define FSS_SUB_M_LARGER 1 /* |m| >= |x| for every x of the row */
 #define FSS_SUB_X_LARGER 2 /* |x| >= |m| for every x: m <= 0 */
+#define FSS_SUB_M_NONNEG 3 /* m >= 0: the larger of |x|, |m| lane by lane */
 #endif
 
 /* the rounding error of s = x - m (vnm = -m), exactly; how: FSS_SUB_* */
@@ -42,6 +43,11 @@ static FSS_INLINE V FSS_FN(xent_sub_err)(V x, V s, V vnm, const int how)
         return VOP(sub)(x, VOP(sub)(s, vnm));
     if (how == FSS_SUB_X_LARGER)
         return VOP(sub)(vnm, VOP(sub)(s, x));
+    if (how == FSS_SUB_M_NONNEG) {
+        /* x <= m and m >= 0: |x| >= |m| exactly where x <= -m */
+        const V a = VOP(min)(x, vnm), b = VOP(max)(x, vnm);
+        return VOP(sub)(b, VOP(sub)(s, a));
+    }
     const V bb = VOP(sub)(s, x);
     return VOP(add)(VOP(sub)(x, VOP(sub)(s, bb)), VOP(sub)(vnm, bb));
 }
@@ -250,11 +256,11 @@ static double FSS_FN(row_sumexp_c)(const T *x, int64_t n, T m, T lo, T *e_out, d
             return FSS_FN(sumexp_c_loop)(x, n, m, e_out, count, pa, pb, 0, FSS_SUB_M_LARGER);
         if (m <= 0)
             return FSS_FN(sumexp_c_loop)(x, n, m, e_out, count, pa, pb, 0, FSS_SUB_X_LARGER);
-        return FSS_FN(sumexp_c_loop)(x, n, m, e_out, count, pa, pb, 0, FSS_SUB_TWOSUM);
+        return FSS_FN(sumexp_c_loop)(x, n, m, e_out, count, pa, pb, 0, FSS_SUB_M_NONNEG);
     }
     if (m <= 0)
         return FSS_FN(sumexp_c_loop)(x, n, m, e_out, count, pa, pb, 1, FSS_SUB_X_LARGER);
-    return FSS_FN(sumexp_c_loop)(x, n, m, e_out, count, pa, pb, 1, FSS_SUB_TWOSUM);
+    return FSS_FN(sumexp_c_loop)(x, n, m, e_out, count, pa, pb, 1, FSS_SUB_M_NONNEG);
 }
 
 /* sum_j u_j v_j (m - x_j) in double, and *uv_sum = sum_j u_j v_j; u and v
