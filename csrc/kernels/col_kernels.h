@@ -31,7 +31,7 @@ static inline void FSS_FN(col_store)(T *p, V v, int64_t w)
 static FSS_INLINE void FSS_FN(col_exp_n)(V *x, int nv, const V *m, const V *nm, int comp)
 {
     if (comp) {
-        FSS_FN(xent_expc_nm)(x, nv, m, nm, 1, FSS_SUB_TWOSUM);
+        FSS_FN(xent_expc_nm)(x, nv, m, nm, 1, FSS_SUB_ORDERED);
         return;
     }
     for (int j = 0; j < nv; ++j)

@@ -103,7 +103,7 @@ static FSS_INLINE void FSS_FN(short_exps)(int op, const V *x, V *e, int nv, V vm
     if (op == 0)
         VOP(exp_nonpos_n)(e, nv, 1);
     else
-        FSS_FN(xent_expc_n)(e, nv, vm, vnm, 1, FSS_SUB_TWOSUM);
+        FSS_FN(xent_expc_n)(e, nv, vm, vnm, 1, FSS_SUB_ORDERED);
 }
 
 static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t n, int k)

@@ -47,7 +47,7 @@ static void FSS_FN(rows_sumexp_c)(int k, const T *const *x, int64_t n, const T *
         const V xf = two ? VOP(loadu)(xr) : xl;
         V ef = xf, el = xl;
         if (two)
-            FSS_FN(xent_expc_pair)(&ef, &el, vm, vnm, 1, FSS_SUB_TWOSUM);
+            FSS_FN(xent_expc_pair)(&ef, &el, vm, vnm, 1, FSS_SUB_ORDERED);
         else
             el = FSS_FN(xent_expc)(xl, vm, vnm);
         if (er && two)
