@@ -246,15 +246,6 @@ static FSS_INLINE void vf_exp_nonpos_n(vf *x, int nv, const int check)
     vf_exp_nonpos_normal_n(x, nv);
 }
 
-/* vf_exp_nonpos_n of two vectors */
-static FSS_INLINE void vf_exp_nonpos_pair(vf *a, vf *b, const int check)
-{
-    vf v[2] = { *a, *b };
-    vf_exp_nonpos_n(v, 2, check);
-    *a = v[0];
-    *b = v[1];
-}
-
 #define FSS_EXPD_NORMAL_MIN (-708.0)
 
 /* As vf_exp_needs_wide */
@@ -312,15 +303,6 @@ static FSS_INLINE void vd_exp_nonpos_n(vd *x, int nv, const int check)
         return;
     }
     vd_exp_nonpos_normal_n(x, nv);
-}
-
-/* As vf_exp_nonpos_pair */
-static FSS_INLINE void vd_exp_nonpos_pair(vd *a, vd *b, const int check)
-{
-    vd v[2] = { *a, *b };
-    vd_exp_nonpos_n(v, 2, check);
-    *a = v[0];
-    *b = v[1];
 }
 
 #endif

@@ -17,8 +17,12 @@ static T FSS_FN(row_max)(const T *restrict x, int64_t n)
         m2 = VOP(max)(m2, VOP(loadu)(x + i + 2 * W));
         m3 = VOP(max)(m3, VOP(loadu)(x + i + 3 * W));
     }
-    for (; i < n; i += W)
-        m0 = VOP(max)(m0, VOP(load_part)(x + i, n - i, -(T)INFINITY));
+    for (; i + W <= n; i += W)
+        m0 = VOP(max)(m0, VOP(loadu)(x + i));
+    /* the last partial vector: the row's last W elements again where there
+     * are W (the max does not mind; masked loads cost Zen 1 more) */
+    if (i < n)
+        m1 = VOP(max)(m1, n >= W ? VOP(loadu)(x + n - W) : VOP(load_part)(x, n, -(T)INFINITY));
     return VOP(hmax)(VOP(max)(VOP(max)(m0, m1), VOP(max)(m2, m3)));
 }
 
@@ -52,9 +56,18 @@ static T FSS_FN(row_maxmin)(const T *restrict x, int64_t n, T *lo)
         l2 = VOP(min)(l2, x2);
         l3 = VOP(min)(l3, x3);
     }
-    for (; i < n; i += W) {
-        m0 = VOP(max)(m0, VOP(load_part)(x + i, n - i, -(T)INFINITY));
-        l0 = VOP(min)(l0, VOP(load_part)(x + i, n - i, (T)INFINITY));
+    for (; i + W <= n; i += W) {
+        const V x0 = VOP(loadu)(x + i);
+        m0 = VOP(max)(m0, x0);
+        l0 = VOP(min)(l0, x0);
+    }
+    if (i < n && n >= W) { /* as in row_max */
+        const V x0 = VOP(loadu)(x + n - W);
+        m1 = VOP(max)(m1, x0);
+        l1 = VOP(min)(l1, x0);
+    } else if (i < n) {
+        m1 = VOP(max)(m1, VOP(load_part)(x, n, -(T)INFINITY));
+        l1 = VOP(min)(l1, VOP(load_part)(x, n, (T)INFINITY));
     }
     /* (the layers have hmax only: min = -max(-v), exactly) */
     *lo = -VOP(hmax)(VOP(sub)(VOP(set1)(0), VOP(min)(VOP(min)(l0, l1), VOP(min)(l2, l3))));
@@ -136,11 +149,11 @@ static FSS_INLINE double FSS_FN(expsum_loop)(const T *x, int64_t n, T m, T *e_ou
         }
         for (; i + 2 * W <= block_end; i += 2 * W) {
             FSS_FN(prefetch_rows)(pa, pb, i);
-            V e0 = VOP(sub)(VOP(loadu)(x + i), vm), e1 = VOP(sub)(VOP(loadu)(x + i + W), vm);
-            VOP(exp_nonpos_pair)(&e0, &e1, check);
-            VOP(storeu)(e_out + i, e0);
-            VOP(storeu)(e_out + i + W, e1);
-            EXPSUM_ADD_PAIR(e0, e1);
+            V e[2] = { VOP(sub)(VOP(loadu)(x + i), vm), VOP(sub)(VOP(loadu)(x + i + W), vm) };
+            VOP(exp_nonpos_n)(e, 2, check);
+            VOP(storeu)(e_out + i, e[0]);
+            VOP(storeu)(e_out + i + W, e[1]);
+            EXPSUM_ADD_PAIR(e[0], e[1]);
         }
         for (; i < block_end; i += W) {
             const int64_t left = block_end - i;
@@ -203,10 +216,10 @@ static void FSS_FN(row_expscale)(const T *x, int64_t n, T m, T s, T *y)
     const V vm = VOP(set1)(m), vs = VOP(set1)(s);
     int64_t i = 0;
     for (; i + 2 * W <= n; i += 2 * W) {
-        V e0 = VOP(sub)(VOP(loadu)(x + i), vm), e1 = VOP(sub)(VOP(loadu)(x + i + W), vm);
-        VOP(exp_nonpos_pair)(&e0, &e1, 1);
-        VOP(storeu)(y + i, VOP(mul)(e0, vs));
-        VOP(storeu)(y + i + W, VOP(mul)(e1, vs));
+        V e[2] = { VOP(sub)(VOP(loadu)(x + i), vm), VOP(sub)(VOP(loadu)(x + i + W), vm) };
+        VOP(exp_nonpos_n)(e, 2, 1);
+        VOP(storeu)(y + i, VOP(mul)(e[0], vs));
+        VOP(storeu)(y + i + W, VOP(mul)(e[1], vs));
     }
     for (; i < n; i += W) {
         const V e0 = VOP(exp_nonpos)(VOP(sub)(VOP(load_part)(x + i, n - i, m), vm));

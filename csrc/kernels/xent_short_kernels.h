@@ -32,7 +32,8 @@ static void FSS_FN(rows_max)(int k, const T *const *x, int64_t n, T *m)
  * for r < k (count[r] is added to, e_out[r] may be NULL); n <= 2W. A row's
  * two vectors take their exponentials interleaved (xent_expc_pair, the
  * same bits lane by lane) whether row_sumexp_c would take them as a pair
- * (n = 2W) or one by one in its tail loop; they are summed as it does. */
+ * (n = 2W) or in its last step (the block's last vectors); they are summed
+ * as it does. */
 static void FSS_FN(rows_sumexp_c)(int k, const T *const *x, int64_t n, const T *m, T *const *e_out,
                                   double *rest, double *count)
 {
