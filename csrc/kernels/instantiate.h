@@ -103,7 +103,7 @@
             FSS_FN_OF(row_scalesub, ts), FSS_FN_OF(row_multo, ts),                         \
             FSS_FN_OF(rows_max, ts), FSS_FN_OF(rows_sumexp_c, ts),                         \
             FSS_FN_OF(row_short, ts), FSS_FN_OF(rows_short, ts),                          \
-            { FSS_SHORT_MAX(width), FSS_SHORT_MAX(width), FSS_SHORT_MAX_LSE(width) }, (width) \
+            { FSS_SHORT_MAX(width), FSS_SHORT_MAX_LSM(width), FSS_SHORT_MAX_LSE(width) }, (width) \
     }
 
 const fss_isa_kernels FSS_CAT(fss_kernels_, FSS_ISA_SUFFIX) = {

@@ -91,21 +91,13 @@ static FSS_INLINE V FSS_FN(xent_expc)(V x, V vm, V vnm)
     return x;
 }
 
-/* xent_expc_n of two vectors */
-static FSS_INLINE void FSS_FN(xent_expc_pair)(V *a, V *b, V vm, V vnm, const int check, const int how)
-{
-    V e[2] = { *a, *b };
-    FSS_FN(xent_expc_n)(e, 2, vm, vnm, check, how);
-    *a = e[0];
-    *b = e[1];
-}
 
 /* The lane sums of exponential terms (each in [0, 1]) in the compensated
  * loops. Float terms are summed in double (29 spare bits: a plain add).
  * Double terms are summed in double lanes, each add compensated by Fast2Sum,
  * whose error term is exact when the lane's exponent is at least the
  * term's: a lane starts at 1 and every term is <= 1 (a pair of terms, as
- * the pair loops add them, is < 2 unless both round to 1, where the error
+ * the loops add them by pairs, is < 2 unless both round to 1, where the error
  * term may miss one rounding: no worse than a plain add); the 1 comes off
  * exactly at the end. A plain double lane sum of 24-32 terms
  * measured 6-11 ULP in log_softmax (bound 5) and 65 in softmax's smallest
@@ -195,12 +187,12 @@ static FSS_INLINE double FSS_FN(sumexp_c_loop)(const T *x, int64_t n, T m, T *e_
         const int64_t block_end = n - i > FSS_SUM_BLOCK ? i + FSS_SUM_BLOCK : n;
         FSS_FN(lane_sum) a0 = FSS_FN(lane_sum_start)();
         V c = VOP(set1)(0);
-        /* four vectors a step (FSS_EXP_MAXN), the terms added in the order
-         * of the pair loop below, so the same bits. Written out for four:
-         * GCC's register allocation of this loop on AVX2's 16 registers is
-         * that sensitive (other orders of the same operations measured
-         * 8-20% slower on Zen 1; this one 6% faster than the pair loop in
-         * float, 11% in double) */
+        /* four vectors a step (FSS_EXP_MAXN), the terms added by pairs as
+         * the block's last step below adds them, so the same bits. Written
+         * out for four: GCC's register allocation of this loop on AVX2's 16
+         * registers is that sensitive (other orders of the same operations
+         * measured 8-20% slower on Zen 1; this one 6% faster than a loop of
+         * pairs in float, 11% in double) */
         for (; FSS_EXP_MAXN == 4 && i + 4 * W <= block_end; i += 4 * W) {
             FSS_FN(prefetch_rows)(pa, pb, i);
             FSS_FN(prefetch_rows)(pa, pb, i + 2 * W);

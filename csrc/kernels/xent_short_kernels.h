@@ -30,7 +30,7 @@ static void FSS_FN(rows_max)(int k, const T *const *x, int64_t n, T *m)
 
 /* rest[r] = row_sumexp_c(x[r], n, m[r], e_out[r], &count[r], NULL, NULL)
  * for r < k (count[r] is added to, e_out[r] may be NULL); n <= 2W. A row's
- * two vectors take their exponentials interleaved (xent_expc_pair, the
+ * two vectors take their exponentials interleaved (xent_expc_n, the
  * same bits lane by lane) whether row_sumexp_c would take them as a pair
  * (n = 2W) or in its last step (the block's last vectors); they are summed
  * as it does. */
@@ -45,12 +45,9 @@ static void FSS_FN(rows_sumexp_c)(int k, const T *const *x, int64_t n, const T *
         const V vm = VOP(set1)(m[r]), vnm = VOP(set1)(-m[r]);
         /* the last vector padded with m (see row_sumexp_c) */
         const V xl = left >= W ? VOP(loadu)(xr + n - left) : VOP(load_part)(xr + n - left, left, m[r]);
-        const V xf = two ? VOP(loadu)(xr) : xl;
-        V ef = xf, el = xl;
-        if (two)
-            FSS_FN(xent_expc_pair)(&ef, &el, vm, vnm, 1, FSS_SUB_ORDERED);
-        else
-            el = FSS_FN(xent_expc)(xl, vm, vnm);
+        V e[2] = { two ? VOP(loadu)(xr) : xl, xl };
+        FSS_FN(xent_expc_n)(e + !two, 1 + two, vm, vnm, 1, FSS_SUB_ORDERED);
+        const V ef = e[0], el = e[1];
         if (er && two)
             VOP(storeu)(er, ef);
         if (er && left >= W)
@@ -60,9 +57,9 @@ static void FSS_FN(rows_sumexp_c)(int k, const T *const *x, int64_t n, const T *
         FSS_FN(lane_sum) a0 = FSS_FN(lane_sum_start)();
         V c = VOP(set1)(0);
         double cnt = 0.0;
-        if (n == 2 * W) { /* row_sumexp_c's pair loop, once */
+        if (n == 2 * W) { /* as row_sumexp_c's last step: a pair */
             FSS_FN(lane_sum_add)(&a0, VOP(add)(FSS_FN(count_ones)(ef, &c), FSS_FN(count_ones)(el, &c)));
-        } else { /* its tail loop */
+        } else { /* or one by one */
             if (two)
                 FSS_FN(lane_sum_add)(&a0, FSS_FN(count_ones)(ef, &c));
             FSS_FN(lane_sum_add)(&a0, FSS_FN(count_ones)(el, &c));
