@@ -6,8 +6,9 @@ Both must give the same bits, whatever the other rows of a block hold, and
 rows the block declines (non-finite, cancelling logsumexp) must come out as
 they would alone. Every ISA the machine runs; lengths up to 65 cover the limits of
 every flavour (scalar 32; AVX2 float 56 / 64 / 64 for softmax / log_softmax /
-logsumexp, double 32 / 32 / 48; AVX-512 64 and 56 / 64 / 64), with blocks of rows transposed in registers (lengths that are
-multiples of W) and the element-by-element tail.
+logsumexp, double 32 / 32 / 48; AVX-512 64 and 56 / 64 / 64), with blocks of rows
+transposed in registers (lengths that are multiples of W) and the element-by-element
+tail.
 """
 
 import numpy as np
