@@ -95,6 +95,30 @@ static inline void FSS_FN(prefetch_rows)(const T *pa, const T *pb, int64_t i)
         fss_prefetch_step(pb, off, step);
 }
 
+/* The last `left` (1 to FSS_EXP_MAXN * W) elements of a block at x as
+ * vectors, the last partial one filled with fill; returns how many. */
+static FSS_INLINE int FSS_FN(load_last)(const T *x, int64_t left, T fill, V *e)
+{
+    const int nv = (int)((left + W - 1) / W);
+    for (int j = 0; j < nv; ++j) {
+        const int64_t lj = left - j * W;
+        e[j] = lj >= W ? VOP(loadu)(x + j * W) : VOP(load_part)(x + j * W, lj, fill);
+    }
+    return nv;
+}
+
+/* load_last's counterpart: the vectors e back to the `left` elements at y */
+static FSS_INLINE void FSS_FN(store_last)(T *y, int64_t left, const V *e)
+{
+    for (int j = 0; j * W < left; ++j) {
+        const int64_t lj = left - j * W;
+        if (lj >= W)
+            VOP(storeu)(y + j * W, e[j]);
+        else
+            VOP(store_part)(y + j * W, e[j], lj);
+    }
+}
+
 /* two vectors of terms into expsum_loop's accumulators */
 #if FSS_SUM_PAIRS
 #define EXPSUM_ADD_PAIR(e0, e1) (a0 = ACC(add)(a0, VOP(add)((e0), (e1))))
@@ -160,23 +184,15 @@ static FSS_INLINE double FSS_FN(expsum_loop)(const T *x, int64_t n, T m, T *e_ou
              * -inf (zero terms): its lanes would carry the pad ones into a
              * rounded combine, measured 17 ULP in softmax of 33 elements. */
             const int64_t left = block_end - i;
-            const int nv = (int)((left + W - 1) / W);
             FSS_FN(prefetch_rows)(pa, pb, i);
             if (left > 2 * W)
                 FSS_FN(prefetch_rows)(pa, pb, i + 2 * W);
             V e[FSS_EXP_MAXN];
-            for (int j = 0; j < nv; ++j) {
-                const int64_t lj = left - j * W;
-                e[j] = VOP(sub)(lj >= W ? VOP(loadu)(x + i + j * W) : VOP(load_part)(x + i + j * W, lj, pad_value), vm);
-            }
+            const int nv = FSS_FN(load_last)(x + i, left, pad_value, e);
+            for (int j = 0; j < nv; ++j)
+                e[j] = VOP(sub)(e[j], vm);
             VOP(exp_nonpos_n)(e, nv, check);
-            for (int j = 0; j < nv; ++j) {
-                const int64_t lj = left - j * W;
-                if (lj >= W)
-                    VOP(storeu)(e_out + i + j * W, e[j]);
-                else
-                    VOP(store_part)(e_out + i + j * W, e[j], lj);
-            }
+            FSS_FN(store_last)(e_out + i, left, e);
             int j = 0;
             if (left >= 2 * W) {
                 EXPSUM_ADD_PAIR(e[0], e[1]);

@@ -214,23 +214,14 @@ static FSS_INLINE double FSS_FN(sumexp_c_loop)(const T *x, int64_t n, T m, T *e_
              * elements left of a 250-element row took a fifth of its time.
              * Summed as before: a pair of whole vectors, then one by one. */
             const int64_t left = block_end - i;
-            const int nv = (int)((left + W - 1) / W);
             FSS_FN(prefetch_rows)(pa, pb, i);
             if (left > 2 * W)
                 FSS_FN(prefetch_rows)(pa, pb, i + 2 * W);
             V e[FSS_EXP_MAXN];
-            for (int j = 0; j < nv; ++j) {
-                const int64_t lj = left - j * W;
-                e[j] = lj >= W ? VOP(loadu)(x + i + j * W) : VOP(load_part)(x + i + j * W, lj, m);
-            }
+            const int nv = FSS_FN(load_last)(x + i, left, m, e);
             FSS_FN(xent_expc_n)(e, nv, vm, vnm, check, how);
-            for (int j = 0; e_out && j < nv; ++j) {
-                const int64_t lj = left - j * W;
-                if (lj >= W)
-                    VOP(storeu)(e_out + i + j * W, e[j]);
-                else
-                    VOP(store_part)(e_out + i + j * W, e[j], lj);
-            }
+            if (e_out)
+                FSS_FN(store_last)(e_out + i, left, e);
             int j = 0;
             if (left >= 2 * W) {
                 FSS_FN(lane_sum_add)(&a0, VOP(add)(FSS_FN(count_ones)(e[0], &c), FSS_FN(count_ones)(e[1], &c)));
