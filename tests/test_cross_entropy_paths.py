@@ -49,6 +49,20 @@ def test_fast_path_is_the_general_path(dtype, shape, reduction, rng):
         fast = fs.cross_entropy(x, t, **kw)
         _assert_same(fast, covered)
         _assert_same(fast, fs.cross_entropy(x, t, **_general(kw)))
+        # a preallocated gradient, and the logits themselves
+        g_fast, g_general = np.full_like(x, 7), np.full_like(x, 7)
+        covered = _core.xent_fast_call(
+            x, t, -1, kw.get("ignore_index", -100), reduction, kw.get("label_smoothing", 0.0),
+            kw.get("temperature", 1.0), False, kw.get("num_threads"), g_fast)
+        assert covered is not None and covered[1] is g_fast
+        general = fs.cross_entropy(x, t, **_general(kw), grad_out=g_general)
+        assert general[1] is g_general
+        _assert_same(covered, general)
+        x_fast, x_general = x.copy(), x.copy()
+        covered = fs.cross_entropy(x_fast, t, **kw, grad_out=x_fast)
+        assert covered[1] is x_fast
+        general = fs.cross_entropy(x_general, t, **_general(kw), grad_out=x_general)
+        _assert_same(covered, general)
 
 
 def test_fast_path_declines_what_it_does_not_cover(rng):
@@ -71,3 +85,26 @@ def test_fast_path_declines_what_it_does_not_cover(rng):
                    dict(return_grad=1), dict(num_threads=0), dict(num_threads=2.0),
                    dict(logits=np.zeros((0, 4), np.float32), target=np.zeros(0, np.int64))):
         assert _core.xent_fast_call(**dict(args, **change)) is None, change
+
+
+def test_fast_path_declines_grad_out_it_does_not_cover(rng):
+    x = rng.standard_normal((6, 4)).astype(np.float32)
+    t = rng.integers(0, 4, 6)
+    args = dict(logits=x, target=t, axis=-1, ignore_index=-100, reduction="mean",
+                label_smoothing=0.0, temperature=1.0, return_grad=False, num_threads=None)
+    assert _core.xent_fast_call(**args, grad_out=np.empty_like(x)) is not None
+    read_only = np.zeros_like(x)
+    read_only.flags.writeable = False
+    wide = np.zeros((6, 8), np.float32)
+    # a float32 gradient laid over the int64 target's bytes
+    shared = np.zeros(12, np.int64)
+    over_target = shared.view(np.float32).reshape(6, 4)
+    for label, g in (("a list", np.zeros_like(x).tolist()), ("float64", np.zeros(x.shape)),
+                     ("byte-swapped", np.zeros(x.shape, ">f4")), ("read-only", read_only),
+                     ("Fortran order", np.zeros(x.shape, np.float32, order="F")),
+                     ("strided", wide[:, ::2]), ("another shape", np.zeros((6, 5), np.float32)),
+                     ("overlapping the logits", x[::-1])):
+        before = np.array(g, copy=True)
+        assert _core.xent_fast_call(**args, grad_out=g) is None, label
+        np.testing.assert_array_equal(g, before, err_msg=label)
+    assert _core.xent_fast_call(**dict(args, target=shared[:6]), grad_out=over_target) is None

@@ -3,7 +3,8 @@
 Each call: check and normalise the arguments (_args), reduce a tuple of axes
 to one axis and run one GIL-free kernel (_core), which describes the arrays
 as strided 3-D views. The common call (a float16/float32/float64 ndarray, an
-int or None axis, default options) goes straight to _core.fast_call. float32
+int or None axis, a float temperature, an ``out`` that is the input or clear
+of it, the other options at their defaults) goes straight to _core.fast_call. float32
 and float64 are computed in their own precision, float16 in float32 (converted
 row by row in the driver); other dtypes take the NumPy path."""
 
@@ -99,11 +100,6 @@ def _kernel_dtype(result_dtype: np.dtype) -> np.dtype | None:
     if result_dtype == np.float16:
         return result_dtype
     return compute_dtype(result_dtype)
-
-
-def _is_one(temperature: object) -> bool:
-    """The default temperature (a float 1.0: True and other types get checked)."""
-    return type(temperature) is float and temperature == 1.0
 
 
 def _elementwise(
@@ -242,8 +238,8 @@ def softmax(
     >>> softmax(np.array([1.0, 2.0, 3.0]))
     array([0.09003057, 0.24472847, 0.66524096])
     """
-    if out is None and where is None and _is_one(temperature) and causal is False:
-        y = _core.fast_call(_OP_SOFTMAX, x, axis, num_threads)
+    if where is None and causal is False:
+        y = _core.fast_call(_OP_SOFTMAX, x, axis, num_threads, out, temperature)
         if y is not None:
             return y
     return _elementwise(_OP_SOFTMAX, x, axis, out, num_threads, temperature, where, causal)
@@ -303,8 +299,8 @@ def log_softmax(
     >>> log_softmax(np.array([1000.0, 1.0]))
     array([   0., -999.])
     """
-    if out is None and where is None and _is_one(temperature) and causal is False:
-        y = _core.fast_call(_OP_LOG_SOFTMAX, x, axis, num_threads)
+    if where is None and causal is False:
+        y = _core.fast_call(_OP_LOG_SOFTMAX, x, axis, num_threads, out, temperature)
         if y is not None:
             return y
     return _elementwise(_OP_LOG_SOFTMAX, x, axis, out, num_threads, temperature, where, causal)
@@ -382,11 +378,10 @@ def logsumexp(
         b is None
         and not keepdims
         and not return_sign
-        and out is None
         and where is None
         and causal is False
     ):
-        y = _core.fast_call(_OP_LOGSUMEXP, a, axis, num_threads)
+        y = _core.fast_call(_OP_LOGSUMEXP, a, axis, num_threads, out)
         if y is not None:
             return y
     aa = as_input_array(a, "a")

@@ -226,17 +226,20 @@ def cross_entropy(cnp.ndarray x, cnp.ndarray target, bint target_unsigned,
 @cython.cdivision(True)
 def xent_fast_call(object logits, object target, object axis, object ignore_index,
                    object reduction, object label_smoothing, object temperature,
-                   object return_grad, object num_threads):
+                   object return_grad, object num_threads, object grad_out=None):
     """The common cross_entropy call done with no Python-level work, or None.
 
-    Covers class-index labels without weights or grad_out (the caller checks
-    those): a C-contiguous, aligned, native-order float32/float64 ndarray
+    Covers class-index labels without weights (the caller checks those): a
+    C-contiguous, aligned, native-order float32/float64 ndarray
     with the class axis last (``axis`` the int -1 or ndim - 1) and at least
     one row, a C-contiguous native int64 ndarray target of the batch shape,
     ``ignore_index`` an int in the int64 range, ``reduction`` one of the
     three strings, ``label_smoothing`` a float in [0, 1], ``temperature`` a
     finite float > 0, ``return_grad`` True or False, ``num_threads`` None or
-    a positive int. Anything else, and a label out of range, returns None
+    a positive int, ``grad_out`` None or a C-contiguous, aligned, writeable
+    ndarray of the logits' shape and dtype that is the logits themselves or
+    clear of them and of the target. Anything else, and a label out of range,
+    returns None
     (nothing written): the general path in _xent.py makes the same kernel
     call, so gives the same results, and the errors."""
     if type(logits) is not cnp.ndarray or type(target) is not cnp.ndarray:
@@ -284,6 +287,18 @@ def xent_fast_call(object logits, object target, object axis, object ignore_inde
     for d in range(nd - 1):
         if cnp.PyArray_DIMS(t)[d] != shape[d]:
             return None
+    if grad_out is not None:
+        if type(grad_out) is not cnp.ndarray:
+            return None
+        grad = <cnp.ndarray>grad_out
+        if cnp.PyArray_TYPE(grad) != num or not cnp.PyArray_ISCARRAY(grad) or cnp.PyArray_NDIM(grad) != nd:
+            return None
+        for d in range(nd):
+            if cnp.PyArray_DIMS(grad)[d] != shape[d]:
+                return None
+        if (grad is not x and _overlap(grad, x)) or _overlap(grad, t):
+            return None
+        want_grad = True
     a.dtype = FSS_FLOAT32 if num == cnp.NPY_FLOAT32 else FSS_FLOAT64
     a.logits = cnp.PyArray_DATA(x)
     a.x_row_stride = a.n_classes
@@ -303,7 +318,8 @@ def xent_fast_call(object logits, object target, object axis, object ignore_inde
         rows = cnp.PyArray_EMPTY(nd - 1, shape, num, 0)
         a.loss_rows = cnp.PyArray_DATA(rows)
     if want_grad:
-        grad = cnp.PyArray_EMPTY(nd, shape, num, 0)
+        if grad is None:
+            grad = cnp.PyArray_EMPTY(nd, shape, num, 0)
         a.grad = cnp.PyArray_DATA(grad)
     la.target = a.target
     la.n = a.n_rows

@@ -5,6 +5,7 @@ Argument checking and normalisation happen in Python (_api.py); this module
 only turns checked arrays and collapsed 3-D views into C calls."""
 
 cimport cython
+from libc.math cimport INFINITY
 from libc.stdint cimport int64_t
 cimport numpy as cnp
 
@@ -249,36 +250,93 @@ def softmax_family(int op, cnp.ndarray x, cnp.ndarray y, int axis, int num_threa
     return True
 
 
-def fast_call(int op, object x, object axis, object num_threads=None):
+cdef bint _overlap(cnp.ndarray a, cnp.ndarray b) noexcept:
+    """Whether the byte ranges a and b span intersect (np.may_share_memory's
+    bounds test: False proves them apart, True may be a false alarm)."""
+    cdef char *lo[2]
+    cdef char *hi[2]
+    cdef cnp.ndarray arr
+    cdef int j, d
+    cdef cnp.npy_intp span
+    for j in range(2):
+        arr = a if j == 0 else b
+        if cnp.PyArray_SIZE(arr) == 0:
+            return False
+        lo[j] = hi[j] = <char *>cnp.PyArray_DATA(arr)
+        for d in range(cnp.PyArray_NDIM(arr)):
+            span = cnp.PyArray_STRIDES(arr)[d] * (cnp.PyArray_DIMS(arr)[d] - 1)
+            if span > 0:
+                hi[j] += span
+            else:
+                lo[j] += span
+        hi[j] += cnp.PyArray_ITEMSIZE(arr)
+    return lo[0] < hi[1] and lo[1] < hi[0]
+
+
+cdef bint _usable_out(cnp.ndarray out, cnp.ndarray x, int nd, cnp.npy_intp *shape) noexcept:
+    """out fits as the fast path's output for input x: x's dtype in native
+    order, writeable, the given shape, and either x itself or clear of it
+    (a partial overlap is left to the general path, which copies)."""
+    cdef int d
+    if cnp.PyArray_TYPE(out) != cnp.PyArray_TYPE(x) or not cnp.PyArray_ISNOTSWAPPED(out):
+        return False
+    if not cnp.PyArray_ISWRITEABLE(out) or cnp.PyArray_NDIM(out) != nd:
+        return False
+    for d in range(nd):
+        if cnp.PyArray_DIMS(out)[d] != shape[d]:
+            return False
+    return out is x or not _overlap(out, x)
+
+
+def fast_call(int op, object x, object axis, object num_threads=None, object out=None,
+              object temperature=1.0):
     """The common call done with no Python-level work, or None.
 
     Covers an aligned, native-order float16/float32/float64 ndarray with ``axis`` None
-    or an int, ``num_threads`` None or a positive int, and every other option
-    at its default, whose layout needs no copy.
-    Anything else returns None and takes the general path in _api.py, which
-    gives the same results (and the errors)."""
+    or an int, ``num_threads`` None or a positive int, ``temperature`` a
+    finite float > 0 (softmax, log_softmax), ``out`` None or an ndarray of
+    the result's shape and dtype that is x itself or clear of it, and every
+    other option at its default, whose layout needs no copy.
+    Anything else returns None, having written nothing, and takes the
+    general path in _api.py, which gives the same results (and the errors).
+    With ``out``, returns out."""
     if type(x) is not cnp.ndarray:
         return None
     cdef cnp.ndarray a = <cnp.ndarray>x, y
     cdef int dt = _kernel_dtype(a)
-    cdef int nd = cnp.PyArray_NDIM(a), ax, d
+    cdef int nd = cnp.PyArray_NDIM(a), ax, d, ynd
     cdef cnp.npy_intp *shape = cnp.PyArray_DIMS(a)
     cdef cnp.npy_intp rdims[64]
+    cdef cnp.npy_intp *yshape = shape
     cdef fss_shape3 sh
     cdef fss_view3 xv, yv
     cdef int threads = 0
+    cdef double temp = 1.0
     if dt < 0 or nd == 0 or cnp.PyArray_SIZE(a) == 0:
         return None
     if num_threads is not None:
         if type(num_threads) is not int or num_threads < 1:
             return None
         threads = num_threads if num_threads < 65536 else 65536
+    if type(temperature) is not float:
+        return None
+    temp = temperature
+    if not (0.0 < temp < INFINITY):
+        return None
+    if out is not None and type(out) is not cnp.ndarray:
+        return None
     cdef int fortran = cnp.PyArray_IS_F_CONTIGUOUS(a) and not cnp.PyArray_IS_C_CONTIGUOUS(a)
     if axis is None and nd > 1:
         # The whole array as one row: only when it is one contiguous run.
         if not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISALIGNED(a):
             return None
-        y = cnp.PyArray_EMPTY(nd if op != FSS_LOGSUMEXP else 0, shape, cnp.PyArray_TYPE(a), 0)
+        ynd = nd if op != FSS_LOGSUMEXP else 0
+        if out is None:
+            y = cnp.PyArray_EMPTY(ynd, shape, cnp.PyArray_TYPE(a), 0)
+        else:
+            y = <cnp.ndarray>out
+            if not _usable_out(y, a, ynd, shape) or not cnp.PyArray_ISCARRAY(y):
+                return None
         sh.n_outer, sh.n_inner, sh.n_red = 1, 1, cnp.PyArray_SIZE(a)
         xv.data, xv.s_outer, xv.s_inner, xv.s_red = cnp.PyArray_DATA(a), 0, 0, 1
         yv.data, yv.s_outer, yv.s_inner, yv.s_red = cnp.PyArray_DATA(y), 0, 0, 1
@@ -289,15 +347,22 @@ def fast_call(int op, object x, object axis, object num_threads=None):
             ax = axis + nd if axis < 0 else axis
         else:
             return None
+        ynd = nd
         if op == FSS_LOGSUMEXP:
             for d in range(nd - 1):
                 rdims[d] = shape[d if d < ax else d + 1]
-            y = cnp.PyArray_EMPTY(nd - 1, rdims, cnp.PyArray_TYPE(a), fortran)
+            ynd, yshape = nd - 1, rdims
+        if out is None:
+            y = cnp.PyArray_EMPTY(ynd, yshape, cnp.PyArray_TYPE(a), fortran)
         else:
-            y = cnp.PyArray_EMPTY(nd, shape, cnp.PyArray_TYPE(a), fortran)
+            y = <cnp.ndarray>out
+            if not _usable_out(y, a, ynd, yshape):
+                return None
         if not _view3(a, y, ax, op != FSS_LOGSUMEXP, &sh, &xv, &yv):
             return None
-    _run(op, <fss_dtype>dt, sh, xv, yv, 1.0, threads)
+    _run(op, <fss_dtype>dt, sh, xv, yv, temp, threads)
+    if out is not None:
+        return out
     # (not PyArray_Return: it steals a reference the declaration does not show)
     return y[()] if cnp.PyArray_NDIM(y) == 0 else y
 

@@ -6,10 +6,11 @@ one Cython call (_core.cross_entropy): in one release of the GIL, a C pass over
 the labels (range, ignored rows, the "mean" denominator; a bad label comes back
 as BadLabel, worded here, with nothing written), then the kernel that computes
 the per-row losses and, optionally, the gradient. The common call (an int64
-target, no weights, no grad_out, a C-contiguous float32/float64 input with the
-class axis last) goes straight to _core.xent_fast_call, which makes the same
-two C calls without the Python-level work here, and so gives the same results;
-anything it does not cover, a bad label included, comes back here. See
+target, no weights, a C-contiguous float32/float64 input with the class axis
+last, no grad_out or a C-contiguous one) goes straight to
+_core.xent_fast_call, which makes the same two C calls without the
+Python-level work here, and so gives the same results; anything it does not
+cover, a bad label included, comes back here. See
 :func:`cross_entropy` for the semantics."""
 
 from __future__ import annotations
@@ -288,10 +289,10 @@ def cross_entropy(
     >>> float(cross_entropy(x, np.array([0, 1])))
     0.16811712653905897
     """
-    if weight is None and sample_weight is None and grad_out is None:
+    if weight is None and sample_weight is None:
         # the common call: one Cython call, or None for anything it does not cover
         r = _core.xent_fast_call(logits, target, axis, ignore_index, reduction, label_smoothing,
-                                 temperature, return_grad, num_threads)
+                                 temperature, return_grad, num_threads, grad_out)
         if r is not None:
             return r
 
