@@ -150,3 +150,93 @@ def test_partial_overlap_goes_through_a_copy(name, shift, rng):
         want = _general(name, x.copy(), -1)
         assert fn(x, axis=-1, out=out, num_threads=1) is out
         np.testing.assert_array_equal(out, want, err_msg=f"out first: {out_first}")
+
+
+BACKWARD = {
+    "softmax_backward": (_core.OP_SOFTMAX_BACKWARD, fs.softmax_backward),
+    "log_softmax_backward": (_core.OP_LOG_SOFTMAX_BACKWARD, fs.log_softmax_backward),
+}
+
+
+@pytest.mark.parametrize("name", list(BACKWARD))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(17,), (5, 33), (3, 4, 7)])
+def test_backward_out_is_the_general_path(name, dtype, shape, rng):
+    op, fn = BACKWARD[name]
+    g = rng.standard_normal(shape).astype(dtype)
+    y = fs.softmax(rng.standard_normal(shape).astype(dtype), axis=-1)
+    if name == "log_softmax_backward":
+        y = np.log(y)
+    want = fn(g, y, num_threads=np.int64(1))
+    got = _core.backward_fast_call(op, g, y, -1, 1, None)
+    np.testing.assert_array_equal(got, want)
+    out = np.full(shape, 7, dtype)
+    assert _core.backward_fast_call(op, g, y, -1, 1, out) is out
+    np.testing.assert_array_equal(out, want)
+    for which in ("g", "y"):  # in place, over either input
+        gg, yy = g.copy(), y.copy()
+        target = gg if which == "g" else yy
+        assert fn(gg, yy, out=target, num_threads=1) is target
+        np.testing.assert_array_equal(target, want)
+    # declined, with nothing written; the overlapping outs are C-contiguous
+    # views one element off an input's memory
+    size = int(np.prod(shape))
+
+    def shifted(a):
+        buf = np.empty(size + 1, dtype)
+        buf[1:] = a.reshape(-1)
+        return buf[1:].reshape(shape), buf[:-1].reshape(shape)
+
+    g2, over_g = shifted(g)
+    y2, over_y = shifted(y)
+    declined = [("another dtype", g, y, np.full(shape, 7, np.float16)),
+                ("overlapping g", g2, y, over_g), ("overlapping y", g, y2, over_y)]
+    if len(shape) > 1:
+        declined.append(("Fortran order", g, y, np.full(shape, 7, dtype, order="F")))
+    for label, ga, ya, o in declined:
+        before = (o.copy(), ga.copy(), ya.copy())
+        assert _core.backward_fast_call(op, ga, ya, -1, 1, o) is None, label
+        for a, b in zip((o, ga, ya), before, strict=True):
+            np.testing.assert_array_equal(a, b, err_msg=label)
+        # the general path computes into a temporary first
+        assert fn(ga, ya, out=o if o.dtype == dtype else None) is not None
+        if o.dtype == dtype:
+            np.testing.assert_array_equal(o, want, err_msg=label)
+    assert _core.backward_fast_call(op, g, y, 0 if len(shape) > 1 else 1, 1, None) is None
+
+
+@pytest.mark.parametrize("log", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1,), (33,), (5, 17), (3, 4, 7)])
+def test_sigmoid_out_is_the_general_path(log, dtype, shape, rng):
+    fn = fs.log_sigmoid if log else fs.sigmoid
+    x0 = (rng.standard_normal(shape) * 8).astype(dtype)
+    for label, x in _layouts(x0):
+        want = fn(x, num_threads=np.int64(1))
+        got = _core.sigmoid_fast_call(log, x, None, 1)
+        contiguous = x.flags.c_contiguous or x.flags.f_contiguous
+        assert (got is not None) == contiguous, label
+        if got is not None:
+            np.testing.assert_array_equal(got, want, err_msg=label)
+        for out_label, out in list(_layouts(np.full(shape, 7, dtype))):
+            before = out.copy()
+            got = _core.sigmoid_fast_call(log, x, out, 1)
+            same_order = (x.flags.c_contiguous and out.flags.c_contiguous) or (
+                x.flags.f_contiguous and out.flags.f_contiguous)
+            assert (got is out) == same_order, (label, out_label)
+            if got is None:
+                np.testing.assert_array_equal(out, before, err_msg="declined but wrote out")
+            assert fn(x, out, num_threads=1) is out
+            np.testing.assert_array_equal(out, want, err_msg=f"{label}/{out_label}")
+    y = x0.copy()
+    assert _core.sigmoid_fast_call(log, y, y, 1) is y
+    np.testing.assert_array_equal(y, fn(x0))
+    flat = x0.reshape(-1)
+    if flat.size > 1:
+        over = np.full(flat.size + 1, 7, dtype)
+        src = over[1:]
+        src[...] = flat
+        # out one element before x: declined, and the general path copies
+        assert _core.sigmoid_fast_call(log, src, over[:-1], 1) is None
+        assert fn(src, over[:-1]) is not None
+        np.testing.assert_array_equal(over[:-1], fn(flat))

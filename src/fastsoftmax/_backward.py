@@ -63,39 +63,13 @@ def _same_view(a: np.ndarray, b: np.ndarray) -> bool:
     )
 
 
-_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _fast_call(
-    op: int, g: object, y: object, axis: object, num_threads: object
-) -> np.ndarray | None:
-    """The common call straight to the kernel: two C-contiguous, aligned,
-    non-empty ndarrays of one native float32/float64 dtype and shape, the last
-    axis, no out. None for anything else (the general path checks it all)."""
-    if not (type(g) is np.ndarray and type(y) is np.ndarray and g.shape == y.shape and g.ndim):
-        return None
-    if not (type(axis) is int and (axis == -1 or axis == g.ndim - 1)):
-        return None
-    dt = g.dtype
-    if dt != y.dtype or dt not in _KERNEL_DTYPES or not g.size:
-        return None
-    if not (g.flags.c_contiguous and y.flags.c_contiguous and g.flags.aligned and y.flags.aligned):
-        return None
-    threads = normalize_threads(num_threads)
-    n = g.shape[-1]
-    res = np.empty(g.shape, dtype=dt)
-    view = (0, n, 1)
-    _core.softmax_backward(op, g, y, res, (1, g.size // n, n), view, view, view, threads)
-    return res
-
-
 def _backward(
     op: int, grad_output: object, output: object, axis: object, out: object, num_threads: object
 ) -> np.ndarray:
-    if out is None:
-        res = _fast_call(op, grad_output, output, axis, num_threads)
-        if res is not None:
-            return res
+    # the common call, straight to the kernel; None for anything it does not cover
+    res = _core.backward_fast_call(op, grad_output, output, axis, num_threads, out)
+    if res is not None:
+        return res
     g = as_input_array(grad_output, "grad_output")
     y = as_input_array(output, "output")
     for a, name in ((g, "grad_output"), (y, "output")):

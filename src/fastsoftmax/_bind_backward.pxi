@@ -66,6 +66,59 @@ def softmax_backward(int op, cnp.ndarray g, cnp.ndarray y, cnp.ndarray out, tupl
         raise RuntimeError(f"fastsoftmax: kernel error {rc}")
 
 
+def backward_fast_call(int op, object g, object y, object axis, object num_threads, object out):
+    """The common backward call with no Python-level work, or None.
+
+    Covers two C-contiguous, aligned, non-empty ndarrays of one native
+    float32/float64 dtype and shape, ``axis`` the int -1 or ndim - 1,
+    ``num_threads`` None or a positive int, and ``out`` None or a C-contiguous
+    ndarray of their shape and dtype that is one of them or clear of both.
+    Anything else returns None, having written nothing: the general path in
+    _backward.py makes the same kernel call (and raises the errors)."""
+    if type(g) is not cnp.ndarray or type(y) is not cnp.ndarray:
+        return None
+    cdef cnp.ndarray ga = <cnp.ndarray>g, ya = <cnp.ndarray>y, res
+    cdef int num = cnp.PyArray_TYPE(ga), nd = cnp.PyArray_NDIM(ga), d, threads = 0, rc
+    cdef cnp.npy_intp *shape = cnp.PyArray_DIMS(ga)
+    cdef fss_shape3 sh
+    cdef fss_view3 gv, yv, ov
+    if (num != cnp.NPY_FLOAT32 and num != cnp.NPY_FLOAT64) or cnp.PyArray_TYPE(ya) != num:
+        return None
+    if nd == 0 or cnp.PyArray_NDIM(ya) != nd or cnp.PyArray_SIZE(ga) == 0:
+        return None
+    if not cnp.PyArray_ISCARRAY_RO(ga) or not cnp.PyArray_ISCARRAY_RO(ya):
+        return None
+    for d in range(nd):
+        if cnp.PyArray_DIMS(ya)[d] != shape[d]:
+            return None
+    if type(axis) is not int or (axis != -1 and axis != nd - 1):
+        return None
+    if not _fast_threads(num_threads, &threads):
+        return None
+    if out is None:
+        res = cnp.PyArray_EMPTY(nd, shape, num, 0)
+    else:
+        if type(out) is not cnp.ndarray:
+            return None
+        res = <cnp.ndarray>out
+        if not _usable_out(res, ga, nd, shape, ya) or not cnp.PyArray_ISCARRAY(res):
+            return None
+    sh.n_red = shape[nd - 1]
+    sh.n_outer, sh.n_inner = 1, cnp.PyArray_SIZE(ga) // sh.n_red
+    gv.data, yv.data, ov.data = cnp.PyArray_DATA(ga), cnp.PyArray_DATA(ya), cnp.PyArray_DATA(res)
+    gv.s_outer = yv.s_outer = ov.s_outer = 0
+    gv.s_inner = yv.s_inner = ov.s_inner = sh.n_red
+    gv.s_red = yv.s_red = ov.s_red = 1
+    with nogil:
+        rc = fss_softmax_backward(<fss_bwd_op>op, <fss_dtype>(FSS_FLOAT32 if num == cnp.NPY_FLOAT32 else FSS_FLOAT64),
+                                  sh, gv, yv, ov, threads)
+    if rc == FSS_ERR_NOMEM:
+        raise MemoryError("fastsoftmax: could not allocate a row buffer")
+    if rc != FSS_OK:
+        raise RuntimeError(f"fastsoftmax: kernel error {rc}")
+    return res
+
+
 def softmax_focal_loss(cnp.ndarray x, cnp.ndarray target, cnp.ndarray alpha, double alpha_scalar,
                        cnp.ndarray weight, long long ignore_index, double gamma, double grad_scale,
                        cnp.ndarray loss_rows, cnp.ndarray grad, int num_threads):

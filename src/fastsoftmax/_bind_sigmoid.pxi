@@ -67,6 +67,50 @@ def sigmoid_map(bint log, cnp.ndarray x, cnp.ndarray y, int num_threads):
         raise RuntimeError(f"fastsoftmax: kernel error {rc}")
 
 
+def sigmoid_fast_call(bint log, object x, object out, object num_threads):
+    """sigmoid (log=False) or log_sigmoid of x with no Python-level work, or None.
+
+    Covers an aligned, native-order, non-empty float32/float64 ndarray of at
+    least one dimension, C- or Fortran-contiguous, with ``out`` None or an
+    ndarray of x's shape, dtype and memory order that is x itself or clear of
+    it, and ``num_threads`` None or a positive int. Anything else returns
+    None, having written nothing: the general path in _sigmoid.py makes the
+    same kernel call (and raises the errors). With ``out``, returns out."""
+    if type(x) is not cnp.ndarray:
+        return None
+    cdef cnp.ndarray a = <cnp.ndarray>x, y
+    cdef int num = cnp.PyArray_TYPE(a), nd = cnp.PyArray_NDIM(a), threads = 0, rc
+    cdef fss_dtype dt = FSS_FLOAT32 if num == cnp.NPY_FLOAT32 else FSS_FLOAT64
+    if (num != cnp.NPY_FLOAT32 and num != cnp.NPY_FLOAT64) or nd == 0 or cnp.PyArray_SIZE(a) == 0:
+        return None
+    if not cnp.PyArray_ISNOTSWAPPED(a) or not cnp.PyArray_ISALIGNED(a):
+        return None
+    cdef bint c_order = cnp.PyArray_IS_C_CONTIGUOUS(a)
+    if not c_order and not cnp.PyArray_IS_F_CONTIGUOUS(a):
+        return None
+    if not _fast_threads(num_threads, &threads):
+        return None
+    if out is None:
+        y = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(a), num, not c_order)
+    else:
+        if type(out) is not cnp.ndarray:
+            return None
+        y = <cnp.ndarray>out
+        if not _usable_out(y, a, nd, cnp.PyArray_DIMS(a)) or not cnp.PyArray_ISALIGNED(y):
+            return None
+        if not (cnp.PyArray_IS_C_CONTIGUOUS(y) if c_order else cnp.PyArray_IS_F_CONTIGUOUS(y)):
+            return None
+    cdef int64_t n = cnp.PyArray_SIZE(a)
+    cdef const void *xp = cnp.PyArray_DATA(a)
+    cdef void *yp = cnp.PyArray_DATA(y)
+    cdef fss_sig_op op = FSS_LOG_SIGMOID if log else FSS_SIGMOID
+    with nogil:
+        rc = fss_sigmoid_map(op, dt, xp, n, yp, threads)
+    if rc != FSS_OK:
+        raise RuntimeError(f"fastsoftmax: kernel error {rc}")
+    return y
+
+
 def binary_loss(bint focal, cnp.ndarray x, cnp.ndarray target, cnp.ndarray weight,
                 bint weight_per_row, cnp.ndarray pos_weight, long long n_last,
                 double label_smoothing, double alpha, double gamma, double grad_scale,

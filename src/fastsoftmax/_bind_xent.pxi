@@ -274,10 +274,8 @@ def xent_fast_call(object logits, object target, object axis, object ignore_inde
         want_grad = return_grad
     else:
         return None
-    if num_threads is not None:
-        if type(num_threads) is not int or num_threads < 1:
-            return None
-        threads = num_threads if num_threads < 65536 else 65536
+    if not _fast_threads(num_threads, &threads):
+        return None
     a.n_classes = shape[nd - 1]
     a.n_rows = cnp.PyArray_SIZE(x) // a.n_classes if a.n_classes > 0 else 0
     if a.n_rows == 0 or cnp.PyArray_TYPE(t) != cnp.NPY_INT64 or not cnp.PyArray_ISCARRAY_RO(t):

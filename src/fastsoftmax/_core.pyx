@@ -273,10 +273,12 @@ cdef bint _overlap(cnp.ndarray a, cnp.ndarray b) noexcept:
     return lo[0] < hi[1] and lo[1] < hi[0]
 
 
-cdef bint _usable_out(cnp.ndarray out, cnp.ndarray x, int nd, cnp.npy_intp *shape) noexcept:
-    """out fits as the fast path's output for input x: x's dtype in native
-    order, writeable, the given shape, and either x itself or clear of it
-    (a partial overlap is left to the general path, which copies)."""
+cdef bint _usable_out(cnp.ndarray out, cnp.ndarray x, int nd, cnp.npy_intp *shape,
+                      object x2=None) noexcept:
+    """out fits as a fast path's output for input x (and x2, if given): x's
+    dtype in native order, writeable, the given shape, and each input either
+    out itself or clear of it (a partial overlap is left to the general path,
+    which copies)."""
     cdef int d
     if cnp.PyArray_TYPE(out) != cnp.PyArray_TYPE(x) or not cnp.PyArray_ISNOTSWAPPED(out):
         return False
@@ -285,7 +287,21 @@ cdef bint _usable_out(cnp.ndarray out, cnp.ndarray x, int nd, cnp.npy_intp *shap
     for d in range(nd):
         if cnp.PyArray_DIMS(out)[d] != shape[d]:
             return False
-    return out is x or not _overlap(out, x)
+    if out is not x and _overlap(out, x):
+        return False
+    return x2 is None or out is x2 or not _overlap(out, <cnp.ndarray>x2)
+
+
+cdef bint _fast_threads(object num_threads, int *threads) noexcept:
+    """num_threads as the fast paths take it (None: 0, the OpenMP default; a
+    positive int, capped); False for anything else (the general path checks it)."""
+    threads[0] = 0
+    if num_threads is None:
+        return True
+    if type(num_threads) is not int or num_threads < 1:
+        return False
+    threads[0] = num_threads if num_threads < 65536 else 65536
+    return True
 
 
 def fast_call(int op, object x, object axis, object num_threads=None, object out=None,
@@ -312,12 +328,8 @@ def fast_call(int op, object x, object axis, object num_threads=None, object out
     cdef fss_view3 xv, yv
     cdef int threads = 0
     cdef double temp = 1.0
-    if dt < 0 or nd == 0 or cnp.PyArray_SIZE(a) == 0:
+    if dt < 0 or nd == 0 or cnp.PyArray_SIZE(a) == 0 or not _fast_threads(num_threads, &threads):
         return None
-    if num_threads is not None:
-        if type(num_threads) is not int or num_threads < 1:
-            return None
-        threads = num_threads if num_threads < 65536 else 65536
     if type(temperature) is not float:
         return None
     temp = temperature

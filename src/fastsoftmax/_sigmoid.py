@@ -82,6 +82,10 @@ def _sigmoid_numpy(x: np.ndarray, log: bool) -> np.ndarray:
 
 
 def _map(log: bool, x: object, out: object, num_threads: object) -> np.ndarray:
+    # the common call, straight to the kernel; None for anything it does not cover
+    res = _core.sigmoid_fast_call(log, x, out, num_threads)
+    if res is not None:
+        return res
     xa = as_input_array(x, "x")
     if xa.dtype.kind == "c":
         raise TypeError(f"x: complex input is not supported (dtype {xa.dtype})")
