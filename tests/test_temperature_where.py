@@ -45,6 +45,32 @@ def test_temperature_equals_call_on_scaled_input(func, dtype, isa, rng):
                         ref.check_accuracy(func.__name__, got, x / dtype(t), axis=axis, context=ctx)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=_ids)
+@pytest.mark.parametrize("func", [fs.softmax, fs.log_softmax], ids=_ids)
+def test_temperature_short_rows_in_groups(func, dtype, isa, rng):
+    """Short rows with a temperature go through the short-row kernel a
+    vector's width of rows at a time (whole groups, a partial last one, rows
+    the kernel declines): the bits of the call on x / T, into a contiguous
+    output and into a strided one, on one thread and on two."""
+    for n in (1, 3, 7, 8, 9, 16, 17, 31, 33, 48, 63, 64, 65):
+        x = rng.standard_normal((37, n)).astype(dtype) * 4
+        x[5, n // 2] = np.inf  # a row the short-row kernel declines
+        x[11, 0] = np.nan
+        for t in (0.3, 2.0):
+            with np.errstate(invalid="ignore"):
+                want = func(x / dtype(t), axis=-1)
+            ctx = f"{isa} n={n} T={t}"
+            np.testing.assert_array_equal(func(x, axis=-1, temperature=t), want, err_msg=ctx)
+            strided = np.full((37, 2 * n), 7, dtype)[:, ::2]
+            assert func(x, axis=-1, temperature=t, out=strided) is strided
+            np.testing.assert_array_equal(strided, want, err_msg=ctx + " strided out")
+    big = rng.standard_normal((20000, 10)).astype(dtype)
+    want = func(big / dtype(0.5), axis=-1)
+    for threads in (1, 2):
+        got = func(big, axis=-1, temperature=0.5, num_threads=threads)
+        np.testing.assert_array_equal(got, want, err_msg=f"{threads} threads")
+
+
 @pytest.mark.parametrize("func", [fs.softmax, fs.log_softmax], ids=_ids)
 def test_temperature_in_place_float16_and_threads(func, rng):
     x = rng.standard_normal((300, 500)).astype(np.float32)
