@@ -6,6 +6,14 @@
 
 #define FSS_FN(name) FSS_CAT(FSS_CAT(fss_##name##_, TS), FSS_CAT(_, FSS_ISA_SUFFIX))
 
+/* The last partial vector of a row of n for its max or min: the row's last
+ * W elements again where there are W (the max and min do not mind; masked
+ * loads cost Zen 1 more), else its n elements padded with fill. */
+static FSS_INLINE V FSS_FN(load_tail)(const T *x, int64_t n, T fill)
+{
+    return n >= W ? VOP(loadu)(x + n - W) : VOP(load_part)(x, n, fill);
+}
+
 static T FSS_FN(row_max)(const T *restrict x, int64_t n)
 {
     const V ninf = VOP(set1)(-(T)INFINITY);
@@ -19,10 +27,8 @@ static T FSS_FN(row_max)(const T *restrict x, int64_t n)
     }
     for (; i + W <= n; i += W)
         m0 = VOP(max)(m0, VOP(loadu)(x + i));
-    /* the last partial vector: the row's last W elements again where there
-     * are W (the max does not mind; masked loads cost Zen 1 more) */
     if (i < n)
-        m1 = VOP(max)(m1, n >= W ? VOP(loadu)(x + n - W) : VOP(load_part)(x, n, -(T)INFINITY));
+        m1 = VOP(max)(m1, FSS_FN(load_tail)(x, n, -(T)INFINITY));
     return VOP(hmax)(VOP(max)(VOP(max)(m0, m1), VOP(max)(m2, m3)));
 }
 
@@ -61,13 +67,9 @@ static T FSS_FN(row_maxmin)(const T *restrict x, int64_t n, T *lo)
         m0 = VOP(max)(m0, x0);
         l0 = VOP(min)(l0, x0);
     }
-    if (i < n && n >= W) { /* as in row_max */
-        const V x0 = VOP(loadu)(x + n - W);
-        m1 = VOP(max)(m1, x0);
-        l1 = VOP(min)(l1, x0);
-    } else if (i < n) {
-        m1 = VOP(max)(m1, VOP(load_part)(x, n, -(T)INFINITY));
-        l1 = VOP(min)(l1, VOP(load_part)(x, n, (T)INFINITY));
+    if (i < n) {
+        m1 = VOP(max)(m1, FSS_FN(load_tail)(x, n, -(T)INFINITY));
+        l1 = VOP(min)(l1, FSS_FN(load_tail)(x, n, (T)INFINITY));
     }
     /* (the layers have hmax only: min = -max(-v), exactly) */
     *lo = -VOP(hmax)(VOP(sub)(VOP(set1)(0), VOP(min)(VOP(min)(l0, l1), VOP(min)(l2, l3))));

@@ -37,34 +37,25 @@ static void FSS_FN(rows_max)(int k, const T *const *x, int64_t n, T *m)
 static void FSS_FN(rows_sumexp_c)(int k, const T *const *x, int64_t n, const T *m, T *const *e_out,
                                   double *rest, double *count)
 {
-    const int two = n > W;
-    const int64_t left = two ? n - W : n; /* elements in the last vector */
     for (int r = 0; r < k; ++r) {
-        const T *xr = x[r];
         T *er = e_out[r];
         const V vm = VOP(set1)(m[r]), vnm = VOP(set1)(-m[r]);
-        /* the last vector padded with m (see row_sumexp_c) */
-        const V xl = left >= W ? VOP(loadu)(xr + n - left) : VOP(load_part)(xr + n - left, left, m[r]);
-        V e[2] = { two ? VOP(loadu)(xr) : xl, xl };
-        FSS_FN(xent_expc_n)(e + !two, 1 + two, vm, vnm, 1, FSS_SUB_ORDERED);
-        const V ef = e[0], el = e[1];
-        if (er && two)
-            VOP(storeu)(er, ef);
-        if (er && left >= W)
-            VOP(storeu)(er + n - left, el);
-        else if (er)
-            VOP(store_part)(er + n - left, el, left);
+        /* one or two vectors, the last padded with m (see row_sumexp_c) */
+        V e[FSS_EXP_MAXN];
+        const int nv = FSS_FN(load_last)(x[r], n, m[r], e);
+        FSS_FN(xent_expc_n)(e, nv, vm, vnm, 1, FSS_SUB_ORDERED);
+        if (er)
+            FSS_FN(store_last)(er, n, e);
         FSS_FN(lane_sum) a0 = FSS_FN(lane_sum_start)();
         V c = VOP(set1)(0);
         double cnt = 0.0;
         if (n == 2 * W) { /* as row_sumexp_c's last step: a pair */
-            FSS_FN(lane_sum_add)(&a0, VOP(add)(FSS_FN(count_ones)(ef, &c), FSS_FN(count_ones)(el, &c)));
+            FSS_FN(lane_sum_add)(&a0, VOP(add)(FSS_FN(count_ones)(e[0], &c), FSS_FN(count_ones)(e[1], &c)));
         } else { /* or one by one */
-            if (two)
-                FSS_FN(lane_sum_add)(&a0, FSS_FN(count_ones)(ef, &c));
-            FSS_FN(lane_sum_add)(&a0, FSS_FN(count_ones)(el, &c));
-            if (left < W && m[r] == m[r])
-                cnt -= (double)(W - left);
+            for (int j = 0; j < nv; ++j)
+                FSS_FN(lane_sum_add)(&a0, FSS_FN(count_ones)(e[j], &c));
+            if (n % W != 0 && m[r] == m[r])
+                cnt -= (double)(W - n % W);
         }
         fss_ksum total = { 0.0, 0.0 };
         FSS_FN(lane_sum_flush)(&total, a0);
