@@ -12,6 +12,8 @@ import numpy as np
 from numpy.exceptions import AxisError
 
 KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+# (a tuple, built once: a `bool | np.bool_` union is built again at every call)
+BOOL_TYPES = (bool, np.bool_)
 
 
 def as_named_array(x: object, name: str) -> np.ndarray:
@@ -52,13 +54,15 @@ def normalize_axes(axis: object, ndim: int) -> tuple[int, ...]:
     """Axis argument (None, int or tuple of ints) as a sorted tuple of non-negative ints."""
     if axis is None:
         return tuple(range(ndim))
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case, checked below too
+        return (axis % ndim,)
     if isinstance(axis, tuple | list):
         items = tuple(axis)
     else:
         items = (axis,)
     out = []
     for a in items:
-        if isinstance(a, bool | np.bool_):
+        if isinstance(a, BOOL_TYPES):
             raise TypeError(f"axis: expected an int or a tuple of ints, got {a!r}")
         try:
             a = operator.index(a)
@@ -76,7 +80,7 @@ def normalize_threads(num_threads: object) -> int:
     """num_threads as the C layer wants it: 0 for the OpenMP default, else a positive int."""
     if num_threads is None:
         return 0
-    if isinstance(num_threads, bool | np.bool_):
+    if isinstance(num_threads, BOOL_TYPES):
         raise TypeError(f"num_threads: expected None or a positive int, got {num_threads!r}")
     try:
         n = operator.index(num_threads)

@@ -13,7 +13,7 @@ import operator
 import numpy as np
 
 from . import _core
-from ._args import as_input_array, normalize_axes, normalize_threads
+from ._args import BOOL_TYPES, as_input_array, normalize_axes, normalize_threads
 from ._xent import _as_float, _check_grad_out, _check_target, _labels, _rows_2d
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -159,7 +159,7 @@ def softmax_focal_loss(
             alpha_vec = _class_vector(alpha, "alpha", C)
     if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
         raise ValueError(f"reduction: expected one of {_REDUCTIONS}, got {reduction!r}")
-    if isinstance(ignore_index, bool | np.bool_):
+    if isinstance(ignore_index, BOOL_TYPES):
         raise TypeError(f"ignore_index: expected an int, got {ignore_index!r}")
     try:
         ignore = operator.index(ignore_index)

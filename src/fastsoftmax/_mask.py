@@ -18,10 +18,14 @@ import numbers
 
 import numpy as np
 
+from ._args import BOOL_TYPES
+
 
 def check_temperature(temperature: object) -> float:
     """A finite positive float, or a clear error naming ``temperature``."""
-    if isinstance(temperature, bool | np.bool_) or not isinstance(temperature, numbers.Real):
+    if type(temperature) is not float and (
+        isinstance(temperature, BOOL_TYPES) or not isinstance(temperature, numbers.Real)
+    ):
         raise TypeError(f"temperature: expected a positive real number, got {temperature!r}")
     t = float(temperature)
     if not (t > 0.0 and math.isfinite(t)):
@@ -54,7 +58,7 @@ def fill_masked(y: np.ndarray, mask: np.ndarray, value: float) -> None:
 
 def check_causal(causal: object) -> bool:
     """``causal`` as a bool, or a TypeError naming it."""
-    if not isinstance(causal, bool | np.bool_):
+    if not isinstance(causal, BOOL_TYPES):
         raise TypeError(f"causal: expected a bool, got {causal!r}")
     return bool(causal)
 

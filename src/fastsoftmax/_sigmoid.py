@@ -13,7 +13,7 @@ import numbers
 import numpy as np
 
 from . import _core
-from ._args import as_input_array, check_out, normalize_threads, softmax_result_dtype
+from ._args import BOOL_TYPES, as_input_array, check_out, normalize_threads, softmax_result_dtype
 
 _F16 = np.dtype(np.float16)
 _F32 = np.dtype(np.float32)
@@ -203,7 +203,7 @@ def _check_reduction(reduction: object) -> str:
 
 
 def _check_real(value: object, name: str) -> float:
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+    if isinstance(value, BOOL_TYPES) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected a real number, got {value!r}")
     return float(value)
 

@@ -21,9 +21,10 @@ import operator
 import numpy as np
 
 from . import _core
-from ._args import as_input_array, as_named_array, normalize_axes, normalize_threads
+from ._args import BOOL_TYPES, as_input_array, as_named_array, normalize_axes, normalize_threads
 
 _REDUCTIONS = ("mean", "sum", "none")
+_NOT_NUMBERS = (*BOOL_TYPES, str, bytes)
 _INT64_MAX = np.iinfo(np.int64).max
 # Native-order dtypes, for identity tests (most arrays of these dtypes carry
 # these very objects; an equal copy takes the general branch, with the same result).
@@ -34,7 +35,7 @@ _I64 = np.dtype(np.int64)
 
 def _as_float(value: object, name: str) -> float:
     # float("0.1") would succeed: strings are rejected as they are for axis.
-    if isinstance(value, bool | np.bool_ | str | bytes):
+    if isinstance(value, _NOT_NUMBERS):
         raise TypeError(f"{name}: expected a real number, got {value!r}")
     try:
         return float(value)
@@ -124,7 +125,7 @@ def _labels(
 def _ignore_index(ignore_index: object) -> int:
     if type(ignore_index) is int and -(2**63) <= ignore_index <= _INT64_MAX:
         return ignore_index
-    if isinstance(ignore_index, bool | np.bool_):
+    if isinstance(ignore_index, BOOL_TYPES):
         raise TypeError(f"ignore_index: expected an int, got {ignore_index!r}")
     try:
         ignore = operator.index(ignore_index)
