@@ -71,6 +71,27 @@ def test_temperature_short_rows_in_groups(func, dtype, isa, rng):
         np.testing.assert_array_equal(got, want, err_msg=f"{threads} threads")
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=_ids)
+@pytest.mark.parametrize("func", [fs.softmax, fs.log_softmax], ids=_ids)
+def test_temperature_power_of_two_by_reciprocal(func, dtype, rng):
+    """A power-of-two temperature divides by multiplying with its reciprocal:
+    the same bits as the division, at the edges of the range too (products
+    that overflow, that fall below the normal range, that become 0)."""
+    info = np.finfo(dtype)
+    x = (rng.standard_normal((5, 300)) * 4).astype(dtype)
+    x[0, :4] = [info.max, -info.max, info.tiny, -info.tiny]
+    x[1, :3] = [info.tiny * 3, info.smallest_subnormal, 1.5]
+    x[2, 5] = info.max / 2
+    for t in (0.5, 2.0, 0.25, 1024.0, 2.0**-20, 2.0**40, 2.0**-100, 3.0):
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            want = func(x / dtype(t), axis=-1)
+            got = func(x, axis=-1, temperature=t)
+            np.testing.assert_array_equal(got, want, err_msg=f"T={t}")
+            # strided rows take the same division
+            xs = np.repeat(x, 2, axis=-1)[:, ::2]
+            np.testing.assert_array_equal(func(xs, axis=-1, temperature=t), want, err_msg=f"T={t}")
+
+
 @pytest.mark.parametrize("func", [fs.softmax, fs.log_softmax], ids=_ids)
 def test_temperature_in_place_float16_and_threads(func, rng):
     x = rng.standard_normal((300, 500)).astype(np.float32)
