@@ -156,9 +156,6 @@ static void DFN(row_as)(const fss_isa_kernels *isa, fss_op op, const T *x, int64
     DFN(row_general)(isa, op, x, n, y, NULL);
 }
 
-/* Rows r0..r1 of the (outer x inner) rows, walked with a running
- * (outer, inner) position: a 64-bit division per row costs as much as a
- * whole short row's arithmetic. */
 /* nb (at most short_rows) short rows of n elements through the short-row
  * kernel, one row per lane; a row it declines goes to the general kernels
  * (as DFN(row) would) */
@@ -171,6 +168,9 @@ static void DFN(short_group)(const fss_isa_kernels *k, fss_op op, const T *const
             DFN(row_general)(k, op, xr[j], n, yr[j], NULL);
 }
 
+/* Rows r0..r1 of the (outer x inner) rows, walked with a running
+ * (outer, inner) position: a 64-bit division per row costs as much as a
+ * whole short row's arithmetic. */
 static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_view3 X, fss_view3 Y,
                             int64_t r0, int64_t r1)
 {
@@ -364,13 +364,13 @@ static void DFN(columns)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh, f
     (void)nt;
 }
 
-/* w[j] = x[j * xs] / t for j < n, rounded as the division rounds. Where t is
+/* w[j] = x[j * xs] / t for j < n (w may be x), rounded as the division rounds. Where t is
  * a power of two whose reciprocal is finite, by that reciprocal: the product
  * is then the exact quotient before its one rounding, so the same value, and
  * a multiply costs a fraction of a divide (Zen 1 divides a vector in about
  * ten cycles: softmax of (1024, 1000) float32 takes 35% longer with T = 3,
  * 12% with T = 2). */
-static void DFN(divide_row)(const T *x, int64_t xs, int64_t n, T t, T *restrict w)
+static void DFN(divide_row)(const T *x, int64_t xs, int64_t n, T t, T *w)
 {
     int e;
     const T r = (T)1 / t;
@@ -404,8 +404,9 @@ static int DFN(gather)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_v
 {
     const int64_t rows = sh.n_outer * sh.n_inner, n = sh.n_red, ni = sh.n_inner;
     const int64_t per = n <= k->TS.short_max[op] ? k->TS.short_rows : 1;
-    /* per thread: per rows of input, and as many of output */
-    const size_t each = (size_t)(n > 0 ? n : 1) * (size_t)per * 2;
+    /* per thread: per rows of input, and for groups as many of output (one
+     * row alone is computed in place) */
+    const size_t each = (size_t)(n > 0 ? n : 1) * (size_t)per * (per > 1 ? 2 : 1);
     T *buffers = (T *)malloc(each * sizeof(T) * (size_t)nt);
     if (buffers == NULL)
         return FSS_ERR_NOMEM;
