@@ -60,10 +60,7 @@ def softmax_backward(int op, cnp.ndarray g, cnp.ndarray y, cnp.ndarray out, tupl
     ov.s_outer, ov.s_inner, ov.s_red = os
     with nogil:
         rc = fss_softmax_backward(<fss_bwd_op>op, dt, sh, gv, yv, ov, num_threads)
-    if rc == FSS_ERR_NOMEM:
-        raise MemoryError("fastsoftmax: could not allocate a row buffer")
-    if rc != FSS_OK:
-        raise RuntimeError(f"fastsoftmax: kernel error {rc}")
+    _check_rc(rc)
 
 
 def backward_fast_call(int op, object g, object y, object axis, object num_threads, object out):
@@ -112,10 +109,7 @@ def backward_fast_call(int op, object g, object y, object axis, object num_threa
     with nogil:
         rc = fss_softmax_backward(<fss_bwd_op>op, <fss_dtype>(FSS_FLOAT32 if num == cnp.NPY_FLOAT32 else FSS_FLOAT64),
                                   sh, gv, yv, ov, threads)
-    if rc == FSS_ERR_NOMEM:
-        raise MemoryError("fastsoftmax: could not allocate a row buffer")
-    if rc != FSS_OK:
-        raise RuntimeError(f"fastsoftmax: kernel error {rc}")
+    _check_rc(rc)
     return res
 
 
@@ -175,8 +169,5 @@ def softmax_focal_loss(cnp.ndarray x, cnp.ndarray target, cnp.ndarray alpha, dou
         a.grad_row_stride = _row_stride(grad, "grad")
     with nogil:
         rc = fss_softmax_focal_loss(&a, &total, num_threads)
-    if rc == FSS_ERR_NOMEM:
-        raise MemoryError("fastsoftmax: could not allocate a row buffer")
-    if rc != FSS_OK:
-        raise RuntimeError(f"fastsoftmax: kernel error {rc}")
+    _check_rc(rc)
     return total

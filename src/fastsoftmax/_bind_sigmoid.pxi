@@ -63,8 +63,7 @@ def sigmoid_map(bint log, cnp.ndarray x, cnp.ndarray y, int num_threads):
     cdef int rc
     with nogil:
         rc = fss_sigmoid_map(op, dt, xp, n, yp, num_threads)
-    if rc != FSS_OK:
-        raise RuntimeError(f"fastsoftmax: kernel error {rc}")
+    _check_rc(rc)
 
 
 def sigmoid_fast_call(bint log, object x, object out, object num_threads):
@@ -106,8 +105,7 @@ def sigmoid_fast_call(bint log, object x, object out, object num_threads):
     cdef fss_sig_op op = FSS_LOG_SIGMOID if log else FSS_SIGMOID
     with nogil:
         rc = fss_sigmoid_map(op, dt, xp, n, yp, threads)
-    if rc != FSS_OK:
-        raise RuntimeError(f"fastsoftmax: kernel error {rc}")
+    _check_rc(rc)
     return y
 
 
@@ -147,6 +145,5 @@ def binary_loss(bint focal, cnp.ndarray x, cnp.ndarray target, cnp.ndarray weigh
             rc = fss_sigmoid_focal(&a, &total, num_threads)
         else:
             rc = fss_bce_with_logits(&a, &total, num_threads)
-    if rc != FSS_OK:
-        raise RuntimeError(f"fastsoftmax: kernel error {rc}")
+    _check_rc(rc)
     return total

@@ -146,10 +146,7 @@ cdef int _xent_run(fss_xent_args *a, fss_label_args *la, bint mean, int num_thre
         if rc == FSS_OK and st.first_bad < 0:
             a.grad_scale = (1.0 / st.weight_total if st.weight_total > 0 else 0.0) if mean else 1.0
             rc = fss_cross_entropy(a, total, num_threads)
-    if rc == FSS_ERR_NOMEM:
-        raise MemoryError("fastsoftmax: could not allocate a row buffer")
-    if rc != FSS_OK:
-        raise RuntimeError(f"fastsoftmax: kernel error {rc}")
+    _check_rc(rc)
     return 1 if st.first_bad >= 0 else 0
 
 

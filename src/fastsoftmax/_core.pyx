@@ -193,16 +193,23 @@ def strided_views(list arrays, int axis):
     ]
 
 
+cdef int _check_rc(int rc) except -1:
+    """A kernel's return code as Python sees it: MemoryError for a buffer it
+    could not allocate, RuntimeError for anything else that is not FSS_OK."""
+    if rc == FSS_ERR_NOMEM:
+        raise MemoryError("fastsoftmax: could not allocate a row buffer")
+    if rc != FSS_OK:
+        raise RuntimeError(f"fastsoftmax: kernel error {rc}")
+    return 0
+
+
 cdef int _run(int op, fss_dtype dt, fss_shape3 sh, fss_view3 xv, fss_view3 yv,
               double temperature, int num_threads, int64_t causal_L=0) except -1:
     cdef int rc
     with nogil:
         rc = fss_softmax_family_causal(<fss_op>op, dt, sh, xv, yv, temperature, causal_L,
                                        num_threads)
-    if rc == FSS_ERR_NOMEM:
-        raise MemoryError("fastsoftmax: could not allocate a row buffer")
-    if rc != FSS_OK:
-        raise RuntimeError(f"fastsoftmax: kernel error {rc}")
+    _check_rc(rc)
     return 0
 
 
