@@ -5,6 +5,7 @@
 
 #include "../dispatch/isa_select.h"
 #include "../include/fastsoftmax.h"
+#include "loss_total.h"
 #include "threads.h"
 
 #define FSS_DCAT_(a, b) a##b

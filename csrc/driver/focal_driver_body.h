@@ -78,6 +78,24 @@ static double FFN(row)(const KSET *k, const fss_focal_args *a, int64_t i)
     return loss;
 }
 
+/* Block bi of b: its rows' losses into loss_rows (if any), their sum
+ * returned, added in row order */
+static double FFN(block)(const KSET *k, const fss_focal_args *a, fss_loss_blocks b, int64_t bi)
+{
+    T *loss_rows = (T *)a->loss_rows;
+    const int64_t r1 = (bi + 1) * b.len < b.units ? (bi + 1) * b.len : b.units;
+    double acc = 0.0;
+    for (int64_t i = bi * b.len; i < r1; ++i) {
+        const double l = FFN(row)(k, a, i);
+        if (loss_rows)
+            loss_rows[i] = (T)l;
+        acc += l;
+    }
+    return acc;
+}
+
+/* Rows in whole blocks per thread; the total has the same bits for any
+ * thread count (loss_total.h). */
 static int FFN(run)(const KSET *k, const fss_focal_args *a, double *loss_sum, int num_threads)
 {
     const int64_t rows = a->n_rows, n = a->n_classes;
@@ -85,21 +103,24 @@ static int FFN(run)(const KSET *k, const fss_focal_args *a, double *loss_sum, in
         *loss_sum = 0.0;
     if (rows == 0)
         return FSS_OK;
-    const int nt = fss_threads_for(rows * (n > 0 ? n : 1), rows, num_threads);
-    T *loss_rows = (T *)a->loss_rows;
-    double total = 0.0;
+    const fss_loss_blocks blocks = fss_loss_blocks_for(rows, 1, FSS_LOSS_MIN_BLOCK / (n > 0 ? n : 1) + 1);
+    const int nt = fss_threads_for(rows * (n > 0 ? n : 1), blocks.count, num_threads);
+    double sums[FSS_LOSS_BLOCKS];
+    /* one thread stays out of the OpenMP runtime (see fss_bin_run) */
 #if defined(_OPENMP)
-#pragma omp parallel for num_threads(nt) schedule(static) reduction(+ : total) if (nt > 1)
+    if (nt > 1) {
+#pragma omp parallel for num_threads(nt) schedule(static)
+        for (int64_t bi = 0; bi < blocks.count; ++bi)
+            sums[bi] = FFN(block)(k, a, blocks, bi);
+    } else
 #endif
-    for (int64_t i = 0; i < rows; ++i) {
-        const double l = FFN(row)(k, a, i);
-        if (loss_rows)
-            loss_rows[i] = (T)l;
-        total += l;
+    {
+        (void)nt;
+        for (int64_t bi = 0; bi < blocks.count; ++bi)
+            sums[bi] = FFN(block)(k, a, blocks, bi);
     }
-    (void)nt;
     if (loss_sum)
-        *loss_sum = total;
+        *loss_sum = fss_loss_blocks_total(sums, blocks.count);
     return FSS_OK;
 }
 

@@ -10,13 +10,11 @@
 #include "../dispatch/isa_select.h"
 #include "../include/fastsoftmax.h"
 #include "../kernels/sigmoid_kernel_table.h"
+#include "loss_total.h"
 #include "threads.h"
 
 #define FSS_DCAT_(a, b) a##b
 #define FSS_DCAT(a, b) FSS_DCAT_(a, b)
-
-/* Partial loss sums live on the stack: more threads than this share ranges. */
-#define FSS_SIG_MAX_THREADS 256
 
 /* The sigmoid kernel set compiled for the same ISA as the active softmax set,
  * so FASTSOFTMAX_ISA and set_isa switch both. */

@@ -4,7 +4,8 @@
  * Elementwise work over contiguous arrays: OpenMP gives each thread one
  * contiguous range. When weight or pos_weight repeat along the last axis the
  * ranges are whole rows of that axis, so each row sees its weights from the
- * start; otherwise the ranges are cut at multiples of 64 elements. */
+ * start; otherwise the ranges are cut at multiples of 64 elements (a loss
+ * total's ranges are whole blocks, see fss_bin_run). */
 
 static void FSS_DCAT(fss_sig_map_, TS)(const KSET *k, fss_sig_op op, const T *x, int64_t n, T *y,
                                        int num_threads)
@@ -58,35 +59,41 @@ static double FSS_DCAT(fss_bin_range_, TS)(const KSET *k, const fss_bce_args *a,
     return s;
 }
 
+/* Block bi of b through fss_bin_range */
+static double FSS_DCAT(fss_bin_block_, TS)(const KSET *k, const fss_bce_args *a, int focal, fss_loss_blocks b,
+                                           int64_t bi)
+{
+    const int64_t lo = bi * b.len;
+    return FSS_DCAT(fss_bin_range_, TS)(k, a, focal, lo, lo + b.len < b.units ? lo + b.len : b.units);
+}
+
+/* Blocks of units (rows of a periodic problem, else elements in multiples
+ * of 64), each through the kernel in one call, whole blocks per thread: the
+ * total has the same bits for any thread count (loss_total.h). */
 static int FSS_DCAT(fss_bin_run_, TS)(const KSET *k, const fss_bce_args *a, int focal,
                                       double *loss_sum, int num_threads)
 {
     const int periodic = !focal && (a->pos_weight != NULL || (a->weight != NULL && a->weight_per_row));
     const int64_t units = periodic ? a->n / a->n_last : a->n;
-    const int nt = fss_threads_for(a->n, periodic ? units : (a->n + 63) / 64, num_threads);
-    if (nt <= 1) {
-        const double s = FSS_DCAT(fss_bin_range_, TS)(k, a, focal, 0, units);
-        if (loss_sum != NULL)
-            *loss_sum = s;
-        return FSS_OK;
-    }
-    const int teams = nt < FSS_SIG_MAX_THREADS ? nt : FSS_SIG_MAX_THREADS;
-    const int64_t align = periodic ? 1 : 64;
-    const int64_t chunk = ((units + teams - 1) / teams + align - 1) / align * align;
-    double part[FSS_SIG_MAX_THREADS];
+    const int64_t min_len = periodic ? FSS_LOSS_MIN_BLOCK / a->n_last + 1 : FSS_LOSS_MIN_BLOCK;
+    const fss_loss_blocks blocks = fss_loss_blocks_for(units, periodic ? 1 : 64, min_len);
+    const int nt = fss_threads_for(a->n, blocks.count, num_threads);
+    double sums[FSS_LOSS_BLOCKS];
+    /* one thread stays out of the OpenMP runtime (a team of one costs a
+     * small call more than its work) */
 #if defined(_OPENMP)
-#pragma omp parallel for num_threads(teams) schedule(static)
+    if (nt > 1) {
+#pragma omp parallel for num_threads(nt) schedule(static)
+        for (int64_t bi = 0; bi < blocks.count; ++bi)
+            sums[bi] = FSS_DCAT(fss_bin_block_, TS)(k, a, focal, blocks, bi);
+    } else
 #endif
-    for (int c = 0; c < teams; ++c) {
-        const int64_t lo = (int64_t)c * chunk;
-        const int64_t hi = lo + chunk < units ? lo + chunk : units;
-        part[c] = lo < hi ? FSS_DCAT(fss_bin_range_, TS)(k, a, focal, lo, hi) : 0.0;
+    {
+        (void)nt;
+        for (int64_t bi = 0; bi < blocks.count; ++bi)
+            sums[bi] = FSS_DCAT(fss_bin_block_, TS)(k, a, focal, blocks, bi);
     }
-    /* in a fixed order: the sum depends on the thread count, not the schedule */
-    double s = 0.0;
-    for (int c = 0; c < teams; ++c)
-        s += part[c];
     if (loss_sum != NULL)
-        *loss_sum = s;
+        *loss_sum = fss_loss_blocks_total(sums, blocks.count);
     return FSS_OK;
 }

@@ -218,8 +218,8 @@ static void XFN(group_sums)(const KSET *k, const fss_xent_args *a, int short_row
         st[live[j]].rest = rests[j], st[live[j]].count = counts[j];
 }
 
-/* Rows [r0, r1): their losses into loss_rows (if any), their sum returned,
- * added in row order. A short row is one chain of dependent steps (maximum,
+/* Rows [r0, r1), whole blocks of b: their losses into loss_rows (if any),
+ * each block's sum (added in row order) into sums. A short row is one chain of dependent steps (maximum,
  * exponentials, their sum, log1p, scale) with little work in each, so rows
  * of up to FSS_XENT_GROUP_BYTES go in groups, each stage for every row of
  * the group before the next stage: the rows' independent chains then
@@ -228,19 +228,20 @@ static void XFN(group_sums)(const KSET *k, const fss_xent_args *a, int short_row
  * same bits as the row kernels. Every row takes the same steps with the
  * same operands as alone, so the same bits. scratch: group_rows(n) rows of
  * n elements (used for T != 1 without a gradient). */
-static double XFN(rows_range)(const KSET *k, const fss_xent_args *a, int64_t r0, int64_t r1, T *scratch)
+static void XFN(rows_range)(const KSET *k, const fss_xent_args *a, int64_t r0, int64_t r1, T *scratch,
+                            fss_loss_blocks b, double *sums)
 {
     const int64_t n = a->n_classes, group = XFN(group_rows)(n);
     const int short_rows = n <= 2 * (int64_t)k->short_rows;
     T *loss_rows = (T *)a->loss_rows;
-    double total = 0.0;
+    double acc = 0.0;
     XFN(state) st[FSS_XENT_ROWS];
     int live[FSS_XENT_ROWS];
     for (int64_t i0 = r0; i0 < r1; i0 += group) {
         const int g = (int)(r1 - i0 < group ? r1 - i0 : group);
-        for (int b = 0; b < g; ++b) {
-            XFN(stage_prep)(k, a, i0 + b, scratch ? scratch + b * n : NULL, &st[b]);
-            live[b] = b;
+        for (int j = 0; j < g; ++j) {
+            XFN(stage_prep)(k, a, i0 + j, scratch ? scratch + j * n : NULL, &st[j]);
+            live[j] = j;
         }
         int nl = XFN(still_live)(st, live, g);
         XFN(group_max)(k, n, short_rows, st, live, nl);
@@ -250,20 +251,23 @@ static double XFN(rows_range)(const KSET *k, const fss_xent_args *a, int64_t r0,
         XFN(group_sums)(k, a, short_rows, st, live, nl);
         for (int j = 0; j < nl; ++j)
             XFN(stage_rest)(a, &st[live[j]]);
-        for (int b = 0; b < g; ++b) {
-            const double l = st[b].done ? st[b].loss : XFN(stage_finish)(k, a, &st[b]);
+        for (int j = 0; j < g; ++j) {
+            const double l = st[j].done ? st[j].loss : XFN(stage_finish)(k, a, &st[j]);
             if (loss_rows)
-                loss_rows[i0 + b] = (T)l;
-            total += l;
+                loss_rows[i0 + j] = (T)l;
+            acc += l;
+            if (fss_loss_block_ends(b, i0 + j)) {
+                sums[(i0 + j) / b.len] = acc;
+                acc = 0.0;
+            }
         }
     }
-    return total;
 }
 
 /* One thread runs the rows without entering the OpenMP runtime (its team
  * setup, even for a team of one, is a good part of a small call). A team
- * takes a contiguous block of rows per thread, and the blocks' sums are
- * added in thread order, so the total does not depend on scheduling. */
+ * gives each thread a contiguous range of whole blocks of rows; the total
+ * has the same bits either way (loss_total.h). */
 static int XFN(run)(const KSET *k, const fss_xent_args *a, double *loss_sum, int num_threads)
 {
     const int64_t rows = a->n_rows, n = a->n_classes;
@@ -271,44 +275,34 @@ static int XFN(run)(const KSET *k, const fss_xent_args *a, double *loss_sum, int
         *loss_sum = 0.0;
     if (rows == 0)
         return FSS_OK;
-    const int nt = fss_threads_for(rows * (n > 0 ? n : 1), rows, num_threads);
+    const fss_loss_blocks blocks = fss_loss_blocks_for(rows, 1, FSS_LOSS_MIN_BLOCK / (n > 0 ? n : 1) + 1);
+    const int nt = fss_threads_for(rows * (n > 0 ? n : 1), blocks.count, num_threads);
     T *scratch = NULL;
     if (a->temperature != 1.0 && a->grad == NULL) {
         scratch = (T *)malloc((size_t)(n > 0 ? n : 1) * sizeof(T) * (size_t)XFN(group_rows)(n) * (size_t)nt);
         if (scratch == NULL)
             return FSS_ERR_NOMEM;
     }
-    double total = 0.0;
+    double sums[FSS_LOSS_BLOCKS];
 #if defined(_OPENMP)
     if (nt > 1) {
-        double *partial = (double *)calloc((size_t)nt, sizeof(double));
-        if (partial == NULL) {
-            free(scratch);
-            return FSS_ERR_NOMEM;
-        }
-        int used = 1;
 #pragma omp parallel num_threads(nt)
         {
             const int64_t t = omp_get_thread_num(), team = omp_get_num_threads();
-            const int64_t r0 = rows / team * t + (t < rows % team ? t : rows % team);
-            const int64_t r1 = r0 + rows / team + (t < rows % team);
+            int64_t r0, r1;
+            fss_loss_blocks_share(blocks, t, team, &r0, &r1);
             T *buf = scratch ? scratch + (size_t)n * (size_t)XFN(group_rows)(n) * (size_t)t : NULL;
-            partial[t] = XFN(rows_range)(k, a, r0, r1, buf);
-            if (t == 0)
-                used = (int)team;
+            XFN(rows_range)(k, a, r0, r1, buf, blocks, sums);
         }
-        for (int t = 0; t < used; ++t)
-            total += partial[t];
-        free(partial);
     } else
 #endif
     {
         (void)nt;
-        total = XFN(rows_range)(k, a, 0, rows, scratch);
+        XFN(rows_range)(k, a, 0, rows, scratch, blocks, sums);
     }
     free(scratch);
     if (loss_sum)
-        *loss_sum = total;
+        *loss_sum = fss_loss_blocks_total(sums, blocks.count);
     return FSS_OK;
 }
 
