@@ -8,16 +8,14 @@ csrc/driver/focal_driver_body.h for the formulas."""
 from __future__ import annotations
 
 import math
-import operator
 
 import numpy as np
 
 from . import _core
-from ._args import BOOL_TYPES, as_input_array, normalize_axes, normalize_threads
-from ._xent import _as_float, _check_grad_out, _check_target, _labels, _rows_2d
+from ._args import as_input_array, normalize_axes, normalize_threads
+from ._xent import _as_float, _check_grad_out, _check_target, _ignore_index, _labels, _rows_2d
 
 _REDUCTIONS = ("mean", "sum", "none")
-_INT64_MAX = np.iinfo(np.int64).max
 
 
 def _real(value: object, name: str) -> float:
@@ -159,15 +157,8 @@ def softmax_focal_loss(
             alpha_vec = _class_vector(alpha, "alpha", C)
     if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
         raise ValueError(f"reduction: expected one of {_REDUCTIONS}, got {reduction!r}")
-    if isinstance(ignore_index, BOOL_TYPES):
-        raise TypeError(f"ignore_index: expected an int, got {ignore_index!r}")
-    try:
-        ignore = operator.index(ignore_index)
-    except TypeError:
-        raise TypeError(f"ignore_index: expected an int, got {ignore_index!r}") from None
-    if not -(2**63) <= ignore <= _INT64_MAX:
-        raise ValueError(f"ignore_index: out of the int64 range: {ignore}")
-    threads = normalize_threads(num_threads)
+    ignore = _ignore_index(ignore_index)
+    threads = 0 if num_threads is None else normalize_threads(num_threads)
 
     # The kernels take native byte order; a byte-swapped input is converted.
     native = x.dtype.newbyteorder("=")
@@ -186,7 +177,8 @@ def softmax_focal_loss(
     labels, denom = _labels(t, C, ignore, w)
 
     # ---- every check passed: layout and kernel ----
-    xl = np.moveaxis(x, ax, -1)
+    last = ax == x.ndim - 1
+    xl = x if last else np.moveaxis(x, ax, -1)
     x2, copied = _rows_2d(xl.astype(kdt, copy=False), C)
     g2 = None
     direct_grad = False
@@ -195,7 +187,7 @@ def softmax_focal_loss(
             if in_place and not copied:
                 g2, direct_grad = x2, True
             elif not in_place:
-                cand, gcopied = _rows_2d(np.moveaxis(grad_out, ax, -1), C)
+                cand, gcopied = _rows_2d(grad_out if last else np.moveaxis(grad_out, ax, -1), C)
                 if not gcopied:
                     g2, direct_grad = cand, True
         if g2 is None:
@@ -211,7 +203,9 @@ def softmax_focal_loss(
     out_dtype = x.dtype
     if reduction == "none":
         loss = loss_rows.reshape(batch_shape).astype(out_dtype, copy=False)
-    elif mean:
+    elif mean and denom != 0.0:
+        loss = out_dtype.type(total / denom)
+    elif mean:  # nothing to average: NaN (or +-inf), as cross_entropy
         with np.errstate(invalid="ignore", divide="ignore"):
             loss = out_dtype.type(np.float64(total) / np.float64(denom))
     else:
@@ -220,7 +214,9 @@ def softmax_focal_loss(
         return loss
     if direct_grad:
         return loss, grad_out
-    gr = np.moveaxis(g2.reshape(xl.shape), -1, ax)
+    gr = g2.reshape(xl.shape)
+    if not last:
+        gr = np.moveaxis(gr, -1, ax)
     if grad_out is not None:
         grad_out[...] = gr
         return loss, grad_out
