@@ -219,15 +219,16 @@ static void XFN(group_sums)(const KSET *k, const fss_xent_args *a, int short_row
 }
 
 /* Rows [r0, r1), whole blocks of b: their losses into loss_rows (if any),
- * each block's sum (added in row order) into sums. A short row is one chain of dependent steps (maximum,
- * exponentials, their sum, log1p, scale) with little work in each, so rows
- * of up to FSS_XENT_GROUP_BYTES go in groups, each stage for every row of
- * the group before the next stage: the rows' independent chains then
- * overlap in the core. Rows of at most 2W elements take the maximum and the
- * exponentials through the group kernels (rows_max, rows_sumexp_c), the
- * same bits as the row kernels. Every row takes the same steps with the
- * same operands as alone, so the same bits. scratch: group_rows(n) rows of
- * n elements (used for T != 1 without a gradient). */
+ * each block's sum (added in row order) into sums. A short row is one chain
+ * of dependent steps (maximum, exponentials, their sum, log1p, scale) with
+ * little work in each, so rows of up to FSS_XENT_GROUP_BYTES go in groups,
+ * each stage for every row of the group before the next stage: the rows'
+ * independent chains then overlap in the core. Rows of at most 2W elements
+ * take the maximum and the exponentials through the group kernels
+ * (rows_max, rows_sumexp_c), the same bits as the row kernels. Every row
+ * takes the same steps with the same operands as alone, so the same bits.
+ * scratch: group_rows(n) rows of n elements (used for T != 1 without a
+ * gradient). */
 static void XFN(rows_range)(const KSET *k, const fss_xent_args *a, int64_t r0, int64_t r1, T *scratch,
                             fss_loss_blocks b, double *sums)
 {
