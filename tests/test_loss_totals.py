@@ -36,9 +36,16 @@ def _close_to_exact_sum(total, rows_none):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize("opts", [dict(), dict(temperature=1.5), dict(label_smoothing=0.1, weight="w"),
-                                  dict(sample_weight="sw")], ids=["plain", "temperature", "smooth_weight",
-                                                                  "sample_weight"])
+@pytest.mark.parametrize(
+    "opts",
+    [
+        dict(),
+        dict(temperature=1.5),
+        dict(label_smoothing=0.1, weight="w"),
+        dict(sample_weight="sw"),
+    ],
+    ids=["plain", "temperature", "smooth_weight", "sample_weight"],
+)
 def test_cross_entropy_total_independent_of_threads(dtype, shape, opts, rng):
     n, c = shape
     x = (rng.standard_normal(shape) * 3).astype(dtype)
@@ -51,9 +58,12 @@ def test_cross_entropy_total_independent_of_threads(dtype, shape, opts, rng):
         opts["sample_weight"] = rng.random(n)
     for reduction in ("sum", "mean"):
         total = _same_for_every_thread_count(
-            lambda nt: fs.cross_entropy(x, t, reduction=reduction, num_threads=nt, **opts))
+            lambda nt, r=reduction: fs.cross_entropy(x, t, reduction=r, num_threads=nt, **opts)
+        )
         # the gradient's total rides along without changing it
-        with_grad = fs.cross_entropy(x, t, reduction=reduction, return_grad=True, num_threads=3, **opts)[0]
+        with_grad = fs.cross_entropy(
+            x, t, reduction=reduction, return_grad=True, num_threads=3, **opts
+        )[0]
         assert np.asarray(with_grad).tobytes() == np.asarray(total).tobytes()
     if dtype == np.float64:
         total = fs.cross_entropy(x, t, reduction="sum", num_threads=2, **opts)
@@ -77,10 +87,15 @@ def test_softmax_focal_total_independent_of_threads(dtype, shape, rng):
     t = rng.integers(0, c, n)
     for reduction in ("sum", "mean"):
         _same_for_every_thread_count(
-            lambda nt: fs.softmax_focal_loss(x, t, gamma=1.5, reduction=reduction, num_threads=nt))
+            lambda nt, r=reduction: fs.softmax_focal_loss(
+                x, t, gamma=1.5, reduction=r, num_threads=nt
+            )
+        )
     if dtype == np.float64:
         total = fs.softmax_focal_loss(x, t, gamma=1.5, reduction="sum", num_threads=2)
-        _close_to_exact_sum(total, fs.softmax_focal_loss(x, t, gamma=1.5, reduction="none", num_threads=1))
+        _close_to_exact_sum(
+            total, fs.softmax_focal_loss(x, t, gamma=1.5, reduction="none", num_threads=1)
+        )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -90,14 +105,17 @@ def test_binary_totals_independent_of_threads(dtype, shape, kind, rng):
     x = (rng.standard_normal(shape) * 4).astype(dtype)
     y = (rng.random(shape) < 0.3).astype(dtype)
     if kind == "sigmoid_focal":
+
         def call(nt, reduction="sum"):
             return fs.sigmoid_focal_loss(x, y, reduction=reduction, num_threads=nt)
     else:
         pw = rng.random(shape[-1]) + 0.5 if kind == "bce_pos_weight" else None
 
         def call(nt, reduction="sum"):
-            return fs.binary_cross_entropy_with_logits(x, y, pos_weight=pw, reduction=reduction,
-                                                       num_threads=nt)
+            return fs.binary_cross_entropy_with_logits(
+                x, y, pos_weight=pw, reduction=reduction, num_threads=nt
+            )
+
     _same_for_every_thread_count(call)
     _same_for_every_thread_count(lambda nt: call(nt, "mean"))
     if dtype == np.float64:
