@@ -21,14 +21,8 @@ static inline simde__m512d emu_mm512_cvtps_pd(simde__m256 a)
     for (int i = 0; i < 8; ++i) d[i] = (double)f[i];
     return simde_mm512_loadu_pd(d);
 }
-/* getexp: floor(log2|x|) as a float; 0 -> -inf, inf -> inf, NaN -> NaN */
-static inline float emu_getexpf(float x)
-{
-    if (isnan(x)) return x;
-    if (x == 0) return -INFINITY;
-    if (isinf(x)) return INFINITY;
-    int e; frexpf(x, &e); return (float)(e - 1);
-}
+/* getexp: floor(log2|x|); 0 -> -inf, inf -> inf, NaN -> NaN. Exact for a
+ * float argument too (widened, and the result is an integer). */
 static inline double emu_getexp(double x)
 {
     if (isnan(x)) return x;
@@ -36,14 +30,8 @@ static inline double emu_getexp(double x)
     if (isinf(x)) return INFINITY;
     int e; frexp(x, &e); return (double)(e - 1);
 }
-/* getmant, interval [1, 2), sign cleared: 0 -> 0, inf -> 1, NaN -> NaN */
-static inline float emu_getmantf(float x)
-{
-    if (isnan(x)) return x;
-    if (x == 0) return 0.0f;
-    if (isinf(x)) return 1.0f;
-    int e; return 2.0f * fabsf(frexpf(x, &e));
-}
+/* getmant, interval [1, 2), sign cleared: 0 -> 0, inf -> 1, NaN -> NaN
+ * (exact for a float argument too) */
 static inline double emu_getmant(double x)
 {
     if (isnan(x)) return x;
@@ -51,43 +39,44 @@ static inline double emu_getmant(double x)
     if (isinf(x)) return 1.0;
     int e; return 2.0 * fabs(frexp(x, &e));
 }
-static inline simde__m512 emu_mm512_getexp_ps(simde__m512 a)
-{
-    float f[16]; simde_mm512_storeu_ps(f, a);
-    for (int i = 0; i < 16; ++i) f[i] = emu_getexpf(f[i]);
-    return simde_mm512_loadu_ps(f);
-}
-static inline simde__m512d emu_mm512_getexp_pd(simde__m512d a)
-{
-    double f[8]; simde_mm512_storeu_pd(f, a);
-    for (int i = 0; i < 8; ++i) f[i] = emu_getexp(f[i]);
-    return simde_mm512_loadu_pd(f);
-}
-static inline simde__m512 emu_mm512_getmant_ps(simde__m512 a, int norm, int sign)
-{
-    (void)norm; (void)sign;
-    float f[16]; simde_mm512_storeu_ps(f, a);
-    for (int i = 0; i < 16; ++i) f[i] = emu_getmantf(f[i]);
-    return simde_mm512_loadu_ps(f);
-}
-static inline simde__m512d emu_mm512_getmant_pd(simde__m512d a, int norm, int sign)
-{
-    (void)norm; (void)sign;
-    double f[8]; simde_mm512_storeu_pd(f, a);
-    for (int i = 0; i < 8; ++i) f[i] = emu_getmant(f[i]);
-    return simde_mm512_loadu_pd(f);
-}
-/* the real instruction faults on an address not aligned to 64 bytes */
-static inline void emu_mm512_stream_ps(float *p, simde__m512 v)
-{
-    if ((uintptr_t)p & 63) abort();
-    simde_mm512_storeu_ps(p, v);
-}
-static inline void emu_mm512_stream_pd(double *p, simde__m512d v)
-{
-    if ((uintptr_t)p & 63) abort();
-    simde_mm512_storeu_pd(p, v);
-}
+
+/* The lane-by-lane intrinsics for one element type: sfx ps / pd, vector VT
+ * of N elements ET, mask MT. The masked loads and stores touch only the
+ * lanes of the mask (as the hardware: no read or write past the end of a
+ * row); the streaming store checks the alignment the instruction faults on. */
+#define EMU_LANEWISE(sfx, VT, ET, N, MT)                                                  \
+    static inline VT emu_mm512_getexp_##sfx(VT a)                                         \
+    {                                                                                     \
+        ET f[N]; simde_mm512_storeu_##sfx(f, a);                                          \
+        for (int i = 0; i < N; ++i) f[i] = (ET)emu_getexp(f[i]);                           \
+        return simde_mm512_loadu_##sfx(f);                                                \
+    }                                                                                     \
+    static inline VT emu_mm512_getmant_##sfx(VT a, int norm, int sign)                    \
+    {                                                                                     \
+        (void)norm; (void)sign;                                                           \
+        ET f[N]; simde_mm512_storeu_##sfx(f, a);                                          \
+        for (int i = 0; i < N; ++i) f[i] = (ET)emu_getmant(f[i]);                          \
+        return simde_mm512_loadu_##sfx(f);                                                \
+    }                                                                                     \
+    static inline void emu_mm512_stream_##sfx(ET *p, VT v)                                \
+    {                                                                                     \
+        if ((uintptr_t)p & 63) abort();                                                  \
+        simde_mm512_storeu_##sfx(p, v);                                                   \
+    }                                                                                     \
+    static inline VT emu_mm512_mask_loadu_##sfx(VT src, MT k, const void *p)             \
+    {                                                                                     \
+        ET f[N]; simde_mm512_storeu_##sfx(f, src);                                        \
+        for (int i = 0; i < N; ++i) if (k >> i & 1) f[i] = ((const ET *)p)[i];            \
+        return simde_mm512_loadu_##sfx(f);                                                \
+    }                                                                                     \
+    static inline void emu_mm512_mask_storeu_##sfx(void *p, MT k, VT v)                   \
+    {                                                                                     \
+        ET f[N]; simde_mm512_storeu_##sfx(f, v);                                          \
+        for (int i = 0; i < N; ++i) if (k >> i & 1) ((ET *)p)[i] = f[i];                  \
+    }
+EMU_LANEWISE(ps, simde__m512, float, 16, simde__mmask16)
+EMU_LANEWISE(pd, simde__m512d, double, 8, simde__mmask8)
+
 static inline simde__m256i emu_mm512_cvtps_ph(simde__m512 v, int imm)
 {
     if (imm != (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)) abort();
@@ -106,29 +95,5 @@ static inline double emu_mm512_reduce_add_pd(simde__m512d a)
     simde_mm512_storeu_pd(f, a);
     const double b0 = f[0] + f[4], b1 = f[1] + f[5], b2 = f[2] + f[6], b3 = f[3] + f[7];
     return (b0 + b2) + (b1 + b3);
-}
-/* masked loads and stores touch only the lanes of the mask (as the hardware:
- * no read or write past the end of a row) */
-static inline simde__m512 emu_mm512_mask_loadu_ps(simde__m512 src, simde__mmask16 k, const void *p)
-{
-    float f[16]; simde_mm512_storeu_ps(f, src);
-    for (int i = 0; i < 16; ++i) if (k >> i & 1) f[i] = ((const float *)p)[i];
-    return simde_mm512_loadu_ps(f);
-}
-static inline simde__m512d emu_mm512_mask_loadu_pd(simde__m512d src, simde__mmask8 k, const void *p)
-{
-    double f[8]; simde_mm512_storeu_pd(f, src);
-    for (int i = 0; i < 8; ++i) if (k >> i & 1) f[i] = ((const double *)p)[i];
-    return simde_mm512_loadu_pd(f);
-}
-static inline void emu_mm512_mask_storeu_ps(void *p, simde__mmask16 k, simde__m512 v)
-{
-    float f[16]; simde_mm512_storeu_ps(f, v);
-    for (int i = 0; i < 16; ++i) if (k >> i & 1) ((float *)p)[i] = f[i];
-}
-static inline void emu_mm512_mask_storeu_pd(void *p, simde__mmask8 k, simde__m512d v)
-{
-    double f[8]; simde_mm512_storeu_pd(f, v);
-    for (int i = 0; i < 8; ++i) if (k >> i & 1) ((double *)p)[i] = f[i];
 }
 #endif
