@@ -49,8 +49,8 @@ static double FFN(row)(const KSET *k, const fss_focal_args *a, int64_t i)
     const double zt = (double)x[t];
     /* the next row's logits are prefetched during the exponentials */
     const int last = i + 1 >= a->n_rows;
-    double count = 0.0;
-    double rest = k->row_sumexp_c(x, n, m, lo, y, &count, last ? NULL : x + a->x_row_stride, NULL);
+    double count = 0.0, unit;
+    double rest = k->row_sumexp_c(x, n, m, lo, y, &count, last ? NULL : x + a->x_row_stride, NULL, &unit);
     if (isnan(rest)) {
         if (y)
             FFN(fill)(y, n, (T)NAN);
@@ -70,8 +70,8 @@ static double FFN(row)(const KSET *k, const fss_focal_args *a, int64_t i)
         const double F = pt > 0.0 ? qg * (1.0 + a->gamma * pt * ratio) : qg;
         const double K = wt * (at * F);
         const double r = a->grad_scale;
-        const double et = (double)y[t];
-        k->row_scale(y, n, (T)(r * K / S), 0);
+        const double et = (double)y[t] / unit; /* the stored terms are exp(x - m) * unit */
+        k->row_scale(y, n, (T)(r * K / (S * unit)), 0);
         const double gt = zt == (double)m ? -K * rest / S : K * et / S - K; /* K (p_t - 1) */
         y[t] = (T)(r * gt);
     }

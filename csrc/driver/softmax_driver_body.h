@@ -46,7 +46,8 @@ static double DFN(wide_lse)(const fss_isa_kernels *isa, const T *x, int64_t n, i
         const int64_t len = n - i < 1024 ? n - i : 1024;
         for (int64_t j = 0; j < len; ++j)
             buf[j] = (double)x[(i + j) * stride];
-        fss_ksum_add(&total, isa->f64.row_sumexp_c(buf, len, (double)m, -INFINITY, NULL, &count, NULL, NULL));
+        double unit;
+        fss_ksum_add(&total, isa->f64.row_sumexp_c(buf, len, (double)m, -INFINITY, NULL, &count, NULL, NULL, &unit));
     }
     return (double)m + log1p(fss_ksum_value(&total) + (count - 1.0));
 #else
@@ -111,14 +112,15 @@ static void DFN(row_general)(const fss_isa_kernels *isa, fss_op op, const T *x, 
      * for softmax's plain loop that saves about what the min costs */
     T lo = -(T)INFINITY;
     T m = op == FSS_SOFTMAX ? k->row_max(x, n) : k->row_maxmin(x, n, &lo);
-    double rest = 0.0, count = 0.0;
+    double rest = 0.0, count = 0.0, unit;
     int finite = isfinite(m);
     if (finite) {
         /* softmax: rest is the whole sum */
         if (op == FSS_SOFTMAX)
             rest = k->row_expsum(x, n, m, lo, y, xn, NULL);
         else
-            rest = k->row_sumexp_c(x, n, m, lo, NULL, &count, xn, op == FSS_LOG_SOFTMAX ? DFN(map_pages)(x, y, n) : NULL);
+            rest = k->row_sumexp_c(x, n, m, lo, NULL, &count, xn, op == FSS_LOG_SOFTMAX ? DFN(map_pages)(x, y, n) : NULL,
+                                   &unit);
         if (isnan(rest))
             finite = 0, m = (T)NAN;
     }
@@ -272,10 +274,10 @@ static void DFN(split_rows)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh
                 m = maxes[j] > m || maxes[j] != maxes[j] ? maxes[j] : m;
             int finite = isfinite(m);
             if (finite) {
-                double c = 0.0;
+                double c = 0.0, unit;
                 rests[t] = len <= 0 ? 0.0
                            : op == FSS_SOFTMAX ? k->row_expsum(x + b, len, m, lo, y + b, NULL, NULL)
-                                               : k->row_sumexp_c(x + b, len, m, lo, NULL, &c, NULL, NULL);
+                                               : k->row_sumexp_c(x + b, len, m, lo, NULL, &c, NULL, NULL, &unit);
                 counts[t] = c;
             }
 #if defined(_OPENMP)

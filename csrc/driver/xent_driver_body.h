@@ -35,6 +35,7 @@ typedef struct {
     int64_t i, t;       /* row; label (-1 for soft targets) */
     T m, lo;            /* row max; a lower bound of its elements (-inf: none known) */
     double zt, gap, uw, rest, count, sw;
+    double unit;        /* the factor of the stored exponentials (row_sumexp_c) */
     int done;           /* loss final (ignored or non-finite row) */
     double loss;
 } XFN(state);
@@ -57,6 +58,7 @@ static void XFN(stage_prep)(const KSET *k, const fss_xent_args *a, int64_t i, T 
     s->y = a->grad ? (T *)a->grad + i * a->grad_row_stride : NULL;
     s->q = a->soft_target ? (const T *)a->soft_target + i * a->q_row_stride : NULL;
     s->sw = a->sample_weight ? a->sample_weight[i] : 1.0;
+    s->unit = 1.0;
     s->done = 0;
     s->count = 0.0;
     s->lo = -(T)INFINITY;
@@ -127,6 +129,8 @@ static double XFN(stage_finish)(const KSET *k, const fss_xent_args *a, const XFN
     const double eps = a->label_smoothing, rest = s->rest, zt = s->zt, gap = s->gap, uw = s->uw;
     const T m = s->m;
     const double L = log1p(rest), S = 1.0 + rest;
+    /* the stored exponentials are exp(x - m) * unit: Su scales them */
+    const double Su = S * s->unit;
     double loss;
     if (q) {
         loss = gap + uw * L;
@@ -139,17 +143,17 @@ static double XFN(stage_finish)(const KSET *k, const fss_xent_args *a, const XFN
     if (y) {
         const double r = s->sw * a->grad_scale / a->temperature;
         if (q) {
-            k->row_scalesub(y, n, (T)(r * uw / S), (T)(r * (1.0 - eps)), q, w);
+            k->row_scalesub(y, n, (T)(r * uw / Su), (T)(r * (1.0 - eps)), q, w);
             if (eps > 0.0)
                 k->row_scalesub(y, n, (T)1, (T)(r * eps / (double)n), NULL, w);
         } else {
             const double wt = w ? (double)w[t] : 1.0;
             const double coef = (1.0 - eps) * wt + eps * a->weight_sum / (double)n;
-            const double et = (double)y[t];
+            const double et = (double)y[t] / s->unit;
             if (eps > 0.0)
-                k->row_scalesub(y, n, (T)(r * coef / S), (T)(r * eps / (double)n), NULL, w);
+                k->row_scalesub(y, n, (T)(r * coef / Su), (T)(r * eps / (double)n), NULL, w);
             else
-                k->row_scale(y, n, (T)(r * coef / S), 0);
+                k->row_scale(y, n, (T)(r * coef / Su), 0);
             double gt;
             if (zt == (double)m) /* p_t - 1 = -rest / S, without cancellation */
                 gt = eps / (double)n * (a->weight_sum - wt) - coef * rest / S;
@@ -201,21 +205,21 @@ static void XFN(group_sums)(const KSET *k, const fss_xent_args *a, int short_row
             XFN(state) *s = &st[live[j]];
             const int last = s->i + 1 >= a->n_rows;
             s->rest = k->row_sumexp_c(s->z, n, s->m, s->lo, s->y, &s->count, last ? NULL : s->x + a->x_row_stride,
-                                      NULL);
+                                      NULL, &s->unit);
         }
         return;
     }
     const T *zs[FSS_XENT_ROWS];
     T *ys[FSS_XENT_ROWS];
     T ms[FSS_XENT_ROWS];
-    double rests[FSS_XENT_ROWS], counts[FSS_XENT_ROWS];
+    double rests[FSS_XENT_ROWS], counts[FSS_XENT_ROWS], units[FSS_XENT_ROWS];
     for (int j = 0; j < nl; ++j) {
         zs[j] = st[live[j]].z, ys[j] = st[live[j]].y, ms[j] = st[live[j]].m;
         counts[j] = 0.0;
     }
-    k->rows_sumexp_c(nl, zs, n, ms, ys, rests, counts);
+    k->rows_sumexp_c(nl, zs, n, ms, ys, rests, counts, units);
     for (int j = 0; j < nl; ++j)
-        st[live[j]].rest = rests[j], st[live[j]].count = counts[j];
+        st[live[j]].rest = rests[j], st[live[j]].count = counts[j], st[live[j]].unit = units[j];
 }
 
 /* Rows [r0, r1), whole blocks of b: their losses into loss_rows (if any),

@@ -129,9 +129,14 @@ static inline vd vd_expm1_reduced(vd r)
 
 static inline vd vd_exp_reduced_scaled(vd r, vd s) { return vd_fmadd(vd_expm1_reduced(r), s, s); }
 
-static FSS_COLD vf vf_exp_nonpos_wide(vf x)
+/* 2^-K exp(x) for x <= K ln2 (integer K; 0: exp(x) of x <= 0), any lane
+ * (below the cut-off, where the result is under half the smallest
+ * subnormal: exactly 0). The unshifted softmax loops (xent_kernels.h) call
+ * it with their row's K; k is reduced from x itself, so a lane whose result
+ * is normal gets the common path's bits. */
+static FSS_COLD vf vf_exp_wide_k(vf x, float K)
 {
-    const vf cutoff = vf_set1(-103.972084f);
+    const vf cutoff = vf_set1(K * 0.693147182f - 103.972084f);
     const vfm under = vf_lt(x, cutoff);
     x = vf_max(cutoff, x);
     /* k rounded from the same single rounding as the common path's (magic
@@ -141,20 +146,23 @@ static FSS_COLD vf vf_exp_nonpos_wide(vf x)
     const vf k = vf_sub(vf_fmadd(x, vf_set1(1.44269504088896341f), kb), kb);
     vf r = vf_fmadd(k, vf_set1(-0.693359375f), x);
     r = vf_fmadd(k, vf_set1(2.12194440e-4f), r);
+    const vf ks = vf_sub(k, vf_set1(K)); /* the scale's exponent */
     vf y;
-    const vfm sub_k = vf_lt(k, vf_set1(-126.0f));
+    const vfm sub_k = vf_lt(ks, vf_set1(-126.0f));
     if (vfm_any(sub_k)) {
         /* only the lanes below the normal range scale in two halves (the
-         * others keep k1 = k, a second factor of 1), so a lane's result does
+         * others keep k1 = ks, a second factor of 1), so a lane's result does
          * not depend on its neighbours */
-        const vf d = vf_sub(k, vf_round(vf_mul(k, vf_set1(0.5f))));
-        const vf k1 = vf_sub(k, vf_sub(d, vf_zero_where(sub_k, d)));
-        y = vf_mul(vf_exp_reduced_scaled(r, vf_pow2i(k1)), vf_pow2i(vf_sub(k, k1)));
+        const vf d = vf_sub(ks, vf_round(vf_mul(ks, vf_set1(0.5f))));
+        const vf k1 = vf_sub(ks, vf_sub(d, vf_zero_where(sub_k, d)));
+        y = vf_mul(vf_exp_reduced_scaled(r, vf_pow2i(k1)), vf_pow2i(vf_sub(ks, k1)));
     } else {
-        y = vf_exp_reduced_scaled(r, vf_pow2i(k));
+        y = vf_exp_reduced_scaled(r, vf_pow2i(ks));
     }
     return vf_zero_where(under, y);
 }
+
+static FSS_COLD vf vf_exp_nonpos_wide(vf x) { return vf_exp_wide_k(x, 0.0f); }
 
 static FSS_COLD vd vd_exp_nonpos_wide(vd x)
 {
@@ -197,10 +205,12 @@ static inline int vf_exp_row_normal(float lo, float m) { return lo - m >= FSS_EX
  * FP scheduler, which holds each 256-bit operation as two, sees too few
  * instructions ahead to overlap two chains written one after the other.
  * Interleaving two measured 13% faster for softmax's loop than one, four
- * another 13%. A lane's steps are the same whatever nv, so the same bits. */
-static FSS_INLINE void vf_exp_nonpos_normal_n(vf *x, int nv)
+ * another 13%. A lane's steps are the same whatever nv, so the same bits.
+ * magic = 1.5*2^23 + 127 - K (integer K) gives 2^-K exp(x): the low bits of
+ * t hold the biased exponent of the scale (K = 0 below; the unshifted loops
+ * of xent_kernels.h take their row's K), for lanes whose result is normal. */
+static FSS_INLINE void vf_exp_biased_n(vf *x, int nv, vf magic)
 {
-    const vf magic = vf_set1(12582912.0f + 127.0f); /* 1.5*2^23 + bias */
     vf t[FSS_EXP_MAXN], r[FSS_EXP_MAXN];
     for (int j = 0; j < nv; ++j)
         t[j] = vf_fmadd(x[j], vf_set1(1.44269504088896341f), magic);
@@ -216,6 +226,11 @@ static FSS_INLINE void vf_exp_nonpos_normal_n(vf *x, int nv)
         const vf s = vf_pow2_biased(t[j]);
         x[j] = vf_fmadd(r[j], s, s);
     }
+}
+
+static FSS_INLINE void vf_exp_nonpos_normal_n(vf *x, int nv)
+{
+    vf_exp_biased_n(x, nv, vf_set1(12582912.0f + 127.0f)); /* 1.5*2^23 + bias */
 }
 
 static FSS_INLINE vf vf_exp_nonpos_normal(vf x)

@@ -5,6 +5,7 @@
  *     #include "isa/vec_extra_avx2.h"
  *     #include "instantiate.h"            -> defines fss_kernels_avx2 */
 #include <math.h>
+#include <string.h>
 #include "vec_common.h"
 #include "exp_poly.h"
 #include "log1p_poly.h"
@@ -26,6 +27,9 @@
 #define FSS_SUM_PAIRS 1
 /* row_maxmin finds the minimum (the float loops use it, see vf_exp_row_normal) */
 #define FSS_ROW_MIN 1
+/* the cross-entropy loops take unshifted terms where the row allows
+ * (xent_kernels.h, term_plan) */
+#define FSS_EXP_UNSHIFTED 1
 #ifdef VF_TRANSPOSE
 #define FSS_TRANSPOSE 1
 #else
@@ -48,6 +52,7 @@
 #undef FSS_EXPSUM_BLOCK
 #undef FSS_SUM_PAIRS
 #undef FSS_ROW_MIN
+#undef FSS_EXP_UNSHIFTED
 #undef FSS_TRANSPOSE
 
 #define T double
@@ -68,6 +73,7 @@
 #define FSS_SUM_PAIRS 0
 /* the double loops keep their range test (see vd_exp_row_normal) */
 #define FSS_ROW_MIN 0
+#define FSS_EXP_UNSHIFTED 0
 #ifdef VD_TRANSPOSE
 #define FSS_TRANSPOSE 1
 #else
@@ -90,6 +96,7 @@
 #undef FSS_EXPSUM_BLOCK
 #undef FSS_SUM_PAIRS
 #undef FSS_ROW_MIN
+#undef FSS_EXP_UNSHIFTED
 #undef FSS_TRANSPOSE
 
 #define FSS_FN_OF(name, ts) FSS_CAT(FSS_CAT(fss_##name##_, ts), FSS_CAT(_, FSS_ISA_SUFFIX))

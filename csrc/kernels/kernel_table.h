@@ -52,11 +52,12 @@
                            const T *L, T *y, int64_t ys);                                   \
         int64_t col_width;                                                                   \
         /* ---- cross-entropy (kernels/xent_kernels.h) ---- */                              \
-        /* sum of exp(x - m) over the elements != m, each compensated for the rounding    \
-         * of x - m; *count += how many equal m; e_out (may be NULL, may alias x)          \
-         * receives the exponentials; lo, pa, pb: as for row_expsum */                       \
+        /* sum of exp(x - m) over the elements != m, free of the rounding of x - m;       \
+         * *count += how many equal m; e_out (may be NULL, may alias x) receives the       \
+         * exponentials times *unit (xent_kernels.h, term_plan); lo, pa, pb: as for         \
+         * row_expsum */                                                                     \
         double (*row_sumexp_c)(const T *x, int64_t n, T m, T lo, T *e_out, double *count,   \
-                               const T *pa, const T *pb);                                    \
+                               const T *pa, const T *pb, double *unit);                      \
         /* sum u*v*(m - x) (returned) and sum u*v (*uv_sum); u, v may be NULL (ones) */      \
         double (*row_gapdot)(const T *x, int64_t n, T m, const T *u, const T *v,             \
                              double *uv_sum);                                                \
@@ -67,7 +68,7 @@
          * row_sumexp_c of each, bit for bit (kernels/xent_short_kernels.h) */                 \
         void (*rows_max)(int k, const T *const *x, int64_t n, T *m);                          \
         void (*rows_sumexp_c)(int k, const T *const *x, int64_t n, const T *m,                \
-                              T *const *e_out, double *rest, double *count);                   \
+                              T *const *e_out, double *rest, double *count, double *unit);     \
         /* ---- short rows (kernels/short_row_kernels.h) ---- */                            \
         /* a whole finite row of n <= short_max[op] elements, no block loops: op as fss_op;   \
          * returns 0, having written nothing, when the general path must take the row */     \

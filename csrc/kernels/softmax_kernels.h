@@ -88,7 +88,7 @@ static T FSS_FN(row_maxmin)(const T *restrict x, int64_t n, T *lo)
  * (512, 128000) float32 into a fresh gradient 199 ms against 124 ms without;
  * log_softmax writes one element per page of its output row first
  * (driver/softmax_driver_body.h, map_pages). */
-static inline void FSS_FN(prefetch_rows)(const T *pa, const T *pb, int64_t i)
+static FSS_INLINE void FSS_FN(prefetch_rows)(const T *pa, const T *pb, int64_t i)
 {
     const int64_t off = i * (int64_t)sizeof(T), step = 2 * W * (int64_t)sizeof(T);
     if (pa)

@@ -32,17 +32,21 @@
 #endif
 
 /* Software prefetch of the cache line holding p into every level (a hint:
- * it never faults, so p may lie past the end of an array). */
+ * it never faults, so p may lie past the end of an array). These and their
+ * callers are always inlined: GCC counts a function whose only effect is a
+ * prefetch as free of side effects and deletes the calls to it, which it
+ * did to every prefetch of row_sumexp_c once that function grew past its
+ * early-inlining limit. */
 #if defined(__GNUC__) || defined(__clang__)
-static inline void fss_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+static FSS_INLINE void fss_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
 #else
-static inline void fss_prefetch(const void *p) { (void)p; }
+static FSS_INLINE void fss_prefetch(const void *p) { (void)p; }
 #endif
 
 /* For a loop that steps `span` bytes at a time: prefetch the lines of bytes
  * [off, off + span) of p. A step shorter than a line issues one only when it
  * starts a line (counted from p), so each line is asked for once. */
-static inline void fss_prefetch_step(const void *p, int64_t off, int64_t span)
+static FSS_INLINE void fss_prefetch_step(const void *p, int64_t off, int64_t span)
 {
     if (span < 64) {
         if ((off & 63) < span)

@@ -36,6 +36,7 @@ static FSS_COLD V FSS_FN(xent_expc_wide)(V s, V lo)
 #define FSS_SUB_ORDERED 0 /* any x <= m */
 #define FSS_SUB_M_LARGER 1 /* |m| >= |x| for every x of the row */
 #define FSS_SUB_X_LARGER 2 /* |x| >= |m| for every x: m <= 0 */
+#define FSS_SUB_NONE 3 /* no subtraction: unshifted terms (term_plan) */
 #endif
 
 /* the rounding error of s = x - m (vnm = -m), exactly; how: FSS_SUB_*.
@@ -149,17 +150,133 @@ static FSS_INLINE void FSS_FN(lane_sum_flush)(fss_ksum *total, FSS_FN(lane_sum) 
 #endif
 }
 
-/* Whether a lane of e is exactly 1. Every term is <= 1, so one test of
- * the maximum of several vectors covers them all (a NaN may hide a 1 from
- * vmaxps, but then the sum is NaN whatever the count). */
-static FSS_INLINE int FSS_FN(any_one)(V e) { return FSS_CAT(VM, _any)(VOP(eq)(e, VOP(set1)((T)1))); }
+/* How a row's terms are formed. Shifted: exp(x - m), compensated for the
+ * rounding of x - m (xent_expc_n), the max's own term 1. Unshifted (float
+ * rows with |m| <= FSS_UNSHIFTED_M_MAX): 2^-K exp(x), K = round(m / ln2), by
+ * the exponential's magic-bias scale alone: no subtraction, so nothing to
+ * compensate; the terms are those of x - m times unit = 2^-K exp(m) (in
+ * [0.7, 1.42]), a factor the callers divide out in double. The loop loses
+ * the subtraction, its error and the compensating FMA: 14% of row_sumexp_c
+ * on Zen 1 (8.7 -> 7.5 ns per 8 floats), and the terms lose the rounding of
+ * x - m, which the compensation only corrected to first order.
+ * top: the largest term below the max's own (1, or the unshifted
+ * exponential of m, one float down); terms above it are counted. */
+typedef struct {
+    V vm, vnm; /* m, -m */
+    V top;
+#if FSS_EXP_UNSHIFTED
+    V magic; /* 1.5*2^23 + 127 - K (vf_exp_biased_n) */
+    V thr;   /* the lowest x whose term is surely normal: (K - 124) ln2 */
+    T K, thr_s;
+#endif
+} FSS_FN(term_plan);
 
-/* e with its lanes equal to 1 zeroed, those lanes added to the count c */
-static FSS_INLINE V FSS_FN(count_ones)(V e, V *c)
+#define FSS_UNSHIFTED_M_MAX 64
+
+static inline FSS_FN(term_plan) FSS_FN(shifted_plan)(T m)
 {
-    const VM q = VOP(eq)(e, VOP(set1)((T)1));
+    FSS_FN(term_plan) p;
+    p.vm = VOP(set1)(m), p.vnm = VOP(set1)(-m);
+    p.top = VOP(set1)((T)1 - (sizeof(T) == 4 ? (T)5.9604644775390625e-08 : (T)1.1102230246251565e-16));
+#if FSS_EXP_UNSHIFTED
+    p.magic = p.thr = p.vm, p.K = p.thr_s = 0;
+#endif
+    return p;
+}
+
+#if FSS_EXP_UNSHIFTED
+/* Whether a row whose maximum is m takes the unshifted plan (|m| <=
+ * FSS_UNSHIFTED_M_MAX; not NaN or inf), and its K. A decision by m alone, so
+ * a row's prefix (causal) and the row padded with -inf (where=) take the
+ * same plan. */
+static inline int FSS_FN(unshifted_k)(T m, T *K)
+{
+    if (!(fabsf(m) <= (T)FSS_UNSHIFTED_M_MAX))
+        return 0;
+    *K = nearbyintf(m * 1.44269504088896341f);
+    return 1;
+}
+
+static inline T FSS_FN(unshifted_magic)(T K) { return 12582912.0f + 127.0f - K; }
+
+/* d = m - K ln2 (|d| <= 0.35), in double within 2^-46 of exact */
+static inline double FSS_FN(unshifted_d)(T m, T K) { return (double)m - (double)K * 0.6931471805599453; }
+
+/* The unshifted plan from m, K and em, the row's term of x = m (positive,
+ * normal); the callers find em and unit = exp(d) a lane each: for one row
+ * (unshifted_plan) or for a group at once (rows_sumexp_c) */
+static inline FSS_FN(term_plan) FSS_FN(unshifted_plan_of)(T m, T K, T em)
+{
+    FSS_FN(term_plan) p = FSS_FN(shifted_plan)(m);
+    p.K = K;
+    p.magic = VOP(set1)(FSS_FN(unshifted_magic)(K));
+    p.thr_s = (K - 124.0f) * 0.693147182f;
+    p.thr = VOP(set1)(p.thr_s);
+    uint32_t bits; /* top: the float below em */
+    memcpy(&bits, &em, sizeof bits);
+    bits -= 1;
+    T top;
+    memcpy(&top, &bits, sizeof top);
+    p.top = VOP(set1)(top);
+    return p;
+}
+
+/* The unshifted plan of a row whose maximum is m, if it takes one: 1, and
+ * *unit = 2^-K exp(m) = exp(d) in double, by the double exponential's
+ * polynomial (a libm call per row cost rows of 100 floats 5%). */
+static int FSS_FN(unshifted_plan)(T m, FSS_FN(term_plan) *p, double *unit)
+{
+    T K;
+    if (!FSS_FN(unshifted_k)(m, &K))
+        return 0;
+    V e = VOP(set1)(m);
+    vf_exp_biased_n(&e, 1, VOP(set1)(FSS_FN(unshifted_magic)(K)));
+    *p = FSS_FN(unshifted_plan_of)(m, K, VOP(hmax)(e));
+    *unit = 1.0 + vd_hmax(vd_expm1_reduced(vd_set1(FSS_FN(unshifted_d)(m, K))));
+    return 1;
+}
+#endif
+
+/* The terms of nv vectors (1 to FSS_EXP_MAXN) of x in place, by plan p;
+ * how: FSS_SUB_* (FSS_SUB_NONE: unshifted), check: as for xent_expc_nm. */
+static FSS_INLINE void FSS_FN(term_exps)(V *x, int nv, const FSS_FN(term_plan) *p, const int check, const int how)
+{
+#if FSS_EXP_UNSHIFTED
+    if (how == FSS_SUB_NONE) {
+        int wide = 0;
+        for (int j = 0; check && j < nv; ++j)
+            wide |= FSS_CAT(VM, _any)(VOP(lt)(x[j], p->thr));
+        if (wide) {
+            for (int j = 0; j < nv; ++j)
+                x[j] = vf_exp_wide_k(x[j], p->K);
+            return;
+        }
+        vf_exp_biased_n(x, nv, p->magic);
+        return;
+    }
+#endif
+    FSS_FN(xent_expc_n)(x, nv, p->vm, p->vnm, check, how);
+}
+
+/* Whether a lane of e is above top (a term counted, not summed). No term
+ * is above the max's own, so one test of the maximum of several vectors
+ * covers them all (a NaN may hide one from vmaxps, but then the sum is NaN
+ * whatever the count). */
+static FSS_INLINE int FSS_FN(any_top)(V e, V top) { return FSS_CAT(VM, _any)(VOP(lt)(top, e)); }
+
+/* e with its lanes above top zeroed, those lanes added to the count c */
+static FSS_INLINE V FSS_FN(count_top)(V e, V top, V *c)
+{
+    const VM q = VOP(lt)(top, e);
     *c = VOP(add)(*c, VOP(one_where)(q));
     return VOP(zero_where)(q, e);
+}
+
+/* count_top for shifted terms: the lanes of exactly 1 */
+static FSS_INLINE V FSS_FN(count_ones)(V e, V *c)
+{
+    const FSS_FN(term_plan) p = FSS_FN(shifted_plan)(0);
+    return FSS_FN(count_top)(e, p.top, c);
 }
 
 /* Sum of compensated exponentials exp(x - m) over the terms below 1; the
@@ -176,10 +293,14 @@ static FSS_INLINE V FSS_FN(count_ones)(V e, V *c)
  * a 10-class row). The pad lanes' terms are 1, so they are counted like the
  * maximum's own and taken back out of the count; the other lanes get the
  * same bits on either path. */
-static FSS_INLINE double FSS_FN(sumexp_c_loop)(const T *x, int64_t n, T m, T *e_out, double *restrict count,
-                                                 const T *pa, const T *pb, const int check, const int how)
+static FSS_INLINE double FSS_FN(sumexp_c_loop)(const T *x, int64_t n, T m, const FSS_FN(term_plan) *plan,
+                                                 T *e_out, double *restrict count, const T *pa, const T *pb,
+                                                 const int check, const int how)
 {
-    const V vm = VOP(set1)(m), vnm = VOP(set1)(-m);
+    /* a local copy: the stores to e_out could alias *plan (vector types
+     * alias anything), which reloaded its vectors every step (8% of the
+     * loop on Zen 1) */
+    const FSS_FN(term_plan) pl = *plan, *p = &pl;
     fss_ksum total = { 0.0, 0.0 };
     double cnt = 0.0;
     int64_t i = 0;
@@ -199,12 +320,12 @@ static FSS_INLINE double FSS_FN(sumexp_c_loop)(const T *x, int64_t n, T m, T *e_
             V e[4];
             for (int j = 0; j < 4; ++j)
                 e[j] = VOP(loadu)(x + i + j * W);
-            FSS_FN(xent_expc_n)(e, 4, vm, vnm, check, how);
+            FSS_FN(term_exps)(e, 4, p, check, how);
             for (int j = 0; e_out && j < 4; ++j)
                 VOP(storeu)(e_out + i + j * W, e[j]);
-            if (FSS_FN(any_one)(VOP(max)(VOP(max)(e[0], e[1]), VOP(max)(e[2], e[3]))))
+            if (FSS_FN(any_top)(VOP(max)(VOP(max)(e[0], e[1]), VOP(max)(e[2], e[3])), p->top))
                 for (int j = 0; j < 4; ++j)
-                    e[j] = FSS_FN(count_ones)(e[j], &c);
+                    e[j] = FSS_FN(count_top)(e[j], p->top, &c);
             FSS_FN(lane_sum_add)(&a0, VOP(add)(e[0], e[1]));
             FSS_FN(lane_sum_add)(&a0, VOP(add)(e[2], e[3]));
         }
@@ -219,16 +340,17 @@ static FSS_INLINE double FSS_FN(sumexp_c_loop)(const T *x, int64_t n, T m, T *e_
                 FSS_FN(prefetch_rows)(pa, pb, i + 2 * W);
             V e[FSS_EXP_MAXN];
             const int nv = FSS_FN(load_last)(x + i, left, m, e);
-            FSS_FN(xent_expc_n)(e, nv, vm, vnm, check, how);
+            FSS_FN(term_exps)(e, nv, p, check, how);
             if (e_out)
                 FSS_FN(store_last)(e_out + i, left, e);
             int j = 0;
             if (left >= 2 * W) {
-                FSS_FN(lane_sum_add)(&a0, VOP(add)(FSS_FN(count_ones)(e[0], &c), FSS_FN(count_ones)(e[1], &c)));
+                FSS_FN(lane_sum_add)(&a0, VOP(add)(FSS_FN(count_top)(e[0], p->top, &c),
+                                                   FSS_FN(count_top)(e[1], p->top, &c)));
                 j = 2;
             }
             for (; j < nv; ++j)
-                FSS_FN(lane_sum_add)(&a0, FSS_FN(count_ones)(e[j], &c));
+                FSS_FN(lane_sum_add)(&a0, FSS_FN(count_top)(e[j], p->top, &c));
             if (left % W != 0 && m == m) /* a NaN m counts no lane */
                 cnt -= (double)(W - left % W);
             i = block_end;
@@ -241,20 +363,33 @@ static FSS_INLINE double FSS_FN(sumexp_c_loop)(const T *x, int64_t n, T m, T *e_
 }
 
 /* lo: as for row_expsum (the row's minimum, or -inf where unknown); it and
- * m pick the loop's way to the subtraction's error (FSS_SUB_*) */
+ * m pick the loop's way to the subtraction's error (FSS_SUB_*), or the
+ * unshifted terms (term_plan). *unit: the factor of e_out's terms (1 for
+ * shifted ones); the returned sum is of exp(x - m), unit divided out. */
 static double FSS_FN(row_sumexp_c)(const T *x, int64_t n, T m, T lo, T *e_out, double *restrict count, const T *pa,
-                                   const T *pb)
+                                   const T *pb, double *unit)
 {
+    FSS_FN(term_plan) p;
+#if FSS_EXP_UNSHIFTED
+    if (FSS_FN(unshifted_plan)(m, &p, unit)) {
+        const double s = lo >= p.thr_s
+                             ? FSS_FN(sumexp_c_loop)(x, n, m, &p, e_out, count, pa, pb, 0, FSS_SUB_NONE)
+                             : FSS_FN(sumexp_c_loop)(x, n, m, &p, e_out, count, pa, pb, 1, FSS_SUB_NONE);
+        return s / *unit;
+    }
+#endif
+    *unit = 1.0;
+    p = FSS_FN(shifted_plan)(m);
     if (VOP(exp_row_normal)(lo, m)) {
         if (m >= 0 && lo >= -m)
-            return FSS_FN(sumexp_c_loop)(x, n, m, e_out, count, pa, pb, 0, FSS_SUB_M_LARGER);
+            return FSS_FN(sumexp_c_loop)(x, n, m, &p, e_out, count, pa, pb, 0, FSS_SUB_M_LARGER);
         if (m <= 0)
-            return FSS_FN(sumexp_c_loop)(x, n, m, e_out, count, pa, pb, 0, FSS_SUB_X_LARGER);
-        return FSS_FN(sumexp_c_loop)(x, n, m, e_out, count, pa, pb, 0, FSS_SUB_ORDERED);
+            return FSS_FN(sumexp_c_loop)(x, n, m, &p, e_out, count, pa, pb, 0, FSS_SUB_X_LARGER);
+        return FSS_FN(sumexp_c_loop)(x, n, m, &p, e_out, count, pa, pb, 0, FSS_SUB_ORDERED);
     }
     if (m <= 0)
-        return FSS_FN(sumexp_c_loop)(x, n, m, e_out, count, pa, pb, 1, FSS_SUB_X_LARGER);
-    return FSS_FN(sumexp_c_loop)(x, n, m, e_out, count, pa, pb, 1, FSS_SUB_ORDERED);
+        return FSS_FN(sumexp_c_loop)(x, n, m, &p, e_out, count, pa, pb, 1, FSS_SUB_X_LARGER);
+    return FSS_FN(sumexp_c_loop)(x, n, m, &p, e_out, count, pa, pb, 1, FSS_SUB_ORDERED);
 }
 
 /* sum_j u_j v_j (m - x_j) in double, and *uv_sum = sum_j u_j v_j; u and v
