@@ -156,9 +156,13 @@ static FSS_INLINE void FSS_FN(lane_sum_flush)(fss_ksum *total, FSS_FN(lane_sum) 
  * the exponential's magic-bias scale alone: no subtraction, so nothing to
  * compensate; the terms are those of x - m times unit = 2^-K exp(m) (in
  * [0.7, 1.42]), a factor the callers divide out in double. The loop loses
- * the subtraction, its error and the compensating FMA: 14% of row_sumexp_c
- * on Zen 1 (8.7 -> 7.5 ns per 8 floats), and the terms lose the rounding of
- * x - m, which the compensation only corrected to first order.
+ * the subtraction, its error and the compensating FMA: row_sumexp_c went
+ * from 8.7 to 8.0-8.25 ns per 8 floats on Zen 1 (kernel harness), and
+ * log_softmax, logsumexp and cross_entropy 9-13% faster on rows of 1000
+ * and more; and the terms lose the rounding of x - m, which the
+ * compensation only corrected to first order. The exponential's argument
+ * reduction is the same for x > 0 (|k| <= 93 here, below the 126 of the
+ * swept range, tests/test_exp_accuracy.py).
  * top: the largest term below the max's own (1, or the unshifted
  * exponential of m, one float down); terms above it are counted. */
 typedef struct {
@@ -279,27 +283,28 @@ static FSS_INLINE V FSS_FN(count_ones)(V e, V *c)
     return FSS_FN(count_top)(e, p.top, c);
 }
 
-/* Sum of compensated exponentials exp(x - m) over the terms below 1; the
- * terms of exactly 1 (the maximum's own, and any of an x within rounding of
- * it) are counted in *count instead, so that the rest of a confident row
- * (down to 1e-30) is not lost beside them. Counting by the term rather than
+/* Sum of the terms of plan p (exp(x - m) compensated, or unshifted: see
+ * term_plan) below the maximum's own; the terms above p->top (the maximum's
+ * own, and any of an x within rounding of it) are counted in *count
+ * instead, so that the rest of a confident row (down to 1e-30) is not lost
+ * beside them. Counting by the term rather than
  * by x == m keeps the x out of the registers across the exponentials and
  * takes one test per four vectors: the loop measured 13% faster in float,
  * 10% in double (Zen 1). e_out (may be NULL, may alias x) receives the
- * compensated exp(x - m). pa, pb: rows of n elements to prefetch (see
+ * terms. pa, pb: rows of n elements to prefetch (see
  * prefetch_rows). how: FSS_SUB_*, valid for every x of the row.
  * The last partial vector is padded with m, not -inf: a -inf lane sent every
  * short row's tail down the exponential's wide path (a third of the time of
- * a 10-class row). The pad lanes' terms are 1, so they are counted like the
- * maximum's own and taken back out of the count; the other lanes get the
+ * a 10-class row). The pad lanes' terms are the maximum's own, so they are
+ * counted like it and taken back out of the count; the other lanes get the
  * same bits on either path. */
 static FSS_INLINE double FSS_FN(sumexp_c_loop)(const T *x, int64_t n, T m, const FSS_FN(term_plan) *plan,
                                                  T *e_out, double *restrict count, const T *pa, const T *pb,
                                                  const int check, const int how)
 {
-    /* a local copy: the stores to e_out could alias *plan (vector types
-     * alias anything), which reloaded its vectors every step (8% of the
-     * loop on Zen 1) */
+    /* a local copy: the stores to e_out may alias *plan as far as the
+     * compiler knows (vector types alias anything), so it could not keep
+     * the plan's vectors in registers across them */
     const FSS_FN(term_plan) pl = *plan, *p = &pl;
     fss_ksum total = { 0.0, 0.0 };
     double cnt = 0.0;
