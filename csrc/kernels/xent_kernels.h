@@ -227,7 +227,9 @@ static inline FSS_FN(term_plan) FSS_FN(unshifted_plan_of)(T m, T K, T em)
 
 /* The unshifted plan of a row whose maximum is m, if it takes one: 1, and
  * *unit = 2^-K exp(m) = exp(d) in double, by the double exponential's
- * polynomial (a libm call per row cost rows of 100 floats 5%). */
+ * polynomial (a libm call per row cost rows of 100 floats 5%). rows_sumexp_c
+ * takes these steps lane-wise for a group; the same steps through arrays
+ * here (one helper for both) cost cross_entropy of (4096, 30) 6%. */
 static int FSS_FN(unshifted_plan)(T m, FSS_FN(term_plan) *p, double *unit)
 {
     T K;

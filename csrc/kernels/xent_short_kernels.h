@@ -39,7 +39,8 @@ static void FSS_FN(rows_sumexp_c)(int k, const T *const *x, int64_t n, const T *
 {
 #if FSS_EXP_UNSHIFTED
     /* the unshifted plans' em and unit for every row at once, a lane a row
-     * (unshifted_plan's steps: the same bits). One row at a time they made
+     * (unshifted_plan's steps, lane-wise: the same bits, which
+     * test_cross_entropy_groups checks). One row at a time they made
      * cross_entropy of (4096, 10) and (4096, 16) 16-22% slower than the
      * shifted terms; so, 6-8%: for rows this short the plan costs more than
      * the compensation it saves */
@@ -82,7 +83,8 @@ static void FSS_FN(rows_sumexp_c)(int k, const T *const *x, int64_t n, const T *
             p = FSS_FN(shifted_plan)(m[r]);
             unit[r] = 1.0;
         }
-        /* one or two vectors, the last padded with m (see row_sumexp_c) */
+        /* one or two vectors, the last padded with m (see row_sumexp_c);
+         * how passed as a constant, as each call inlines its own steps */
         V e[FSS_EXP_MAXN];
         const int nv = FSS_FN(load_last)(x[r], n, m[r], e);
         if (how == FSS_SUB_NONE)
@@ -95,7 +97,8 @@ static void FSS_FN(rows_sumexp_c)(int k, const T *const *x, int64_t n, const T *
         V c = VOP(set1)(0);
         double cnt = 0.0;
         if (n == 2 * W) { /* as row_sumexp_c's last step: a pair */
-            FSS_FN(lane_sum_add)(&a0, VOP(add)(FSS_FN(count_top)(e[0], p.top, &c), FSS_FN(count_top)(e[1], p.top, &c)));
+            FSS_FN(lane_sum_add)(&a0,
+                                 VOP(add)(FSS_FN(count_top)(e[0], p.top, &c), FSS_FN(count_top)(e[1], p.top, &c)));
         } else { /* or one by one */
             for (int j = 0; j < nv; ++j)
                 FSS_FN(lane_sum_add)(&a0, FSS_FN(count_top)(e[j], p.top, &c));
