@@ -285,6 +285,31 @@ static FSS_INLINE V FSS_FN(count_ones)(V e, V *c)
     return FSS_FN(count_top)(e, p.top, c);
 }
 
+#if FSS_MASKED_TAIL
+/* The last `left` elements of a block (1 to FSS_EXP_MAXN * W) as one more
+ * step of sumexp_c_loop, of nv (a constant: 1, 2 or FSS_EXP_MAXN) vectors,
+ * masked (as in expsum_loop): the lanes past the block load m and their
+ * terms are zeroed, so none is counted and the pairs add what the loop adds
+ * of a row padded with -inf (a lone vector: what a pair with a zero one
+ * adds). rows_sumexp_c takes the same step for its rows. */
+static FSS_INLINE void FSS_FN(sumexp_masked_step)(const T *x, int64_t left, T m, const FSS_FN(term_plan) *p,
+                                                    T *e_out, FSS_FN(lane_sum) *a0, V *c, const int check,
+                                                    const int how, const int nv)
+{
+    V e[FSS_EXP_MAXN];
+    FSS_FN(load_masked)(x, left, m, e, nv);
+    FSS_FN(term_exps)(e, nv, p, check, how);
+    FSS_FN(store_masked)(e_out, left, e, nv);
+    if (nv == 1) {
+        FSS_FN(lane_sum_add)(a0, FSS_FN(count_top)(e[0], p->top, c));
+        return;
+    }
+    for (int j = 0; j < nv; j += 2)
+        FSS_FN(lane_sum_add)(a0, VOP(add)(FSS_FN(count_top)(e[j], p->top, c),
+                                          FSS_FN(count_top)(e[j + 1], p->top, c)));
+}
+#endif
+
 /* Sum of the terms of plan p (exp(x - m) compensated, or unshifted: see
  * term_plan) below the maximum's own; the terms above p->top (the maximum's
  * own, and any of an x within rounding of it) are counted in *count
@@ -336,6 +361,22 @@ static FSS_INLINE double FSS_FN(sumexp_c_loop)(const T *x, int64_t n, T m, const
             FSS_FN(lane_sum_add)(&a0, VOP(add)(e[0], e[1]));
             FSS_FN(lane_sum_add)(&a0, VOP(add)(e[2], e[3]));
         }
+#if FSS_MASKED_TAIL
+        if (i < block_end) {
+            const int64_t left = block_end - i;
+            FSS_FN(prefetch_rows)(pa, pb, i);
+            if (left > 2 * W)
+                FSS_FN(prefetch_rows)(pa, pb, i + 2 * W);
+            T *eo = e_out ? e_out + i : NULL;
+            if (left <= W)
+                FSS_FN(sumexp_masked_step)(x + i, left, m, p, eo, &a0, &c, check, how, 1);
+            else if (left <= 2 * W)
+                FSS_FN(sumexp_masked_step)(x + i, left, m, p, eo, &a0, &c, check, how, 2);
+            else
+                FSS_FN(sumexp_masked_step)(x + i, left, m, p, eo, &a0, &c, check, how, FSS_EXP_MAXN);
+            i = block_end;
+        }
+#else
         if (i < block_end) {
             /* the block's last one to four vectors (the last may be partial),
              * their exponentials interleaved too: one after another, the 26
@@ -362,6 +403,7 @@ static FSS_INLINE double FSS_FN(sumexp_c_loop)(const T *x, int64_t n, T m, const
                 cnt -= (double)(W - left % W);
             i = block_end;
         }
+#endif
         FSS_FN(lane_sum_flush)(&total, a0);
         cnt += ACC(hsum)(ACC(add)(ACC(zero)(), c));
     }

@@ -9,8 +9,8 @@
  * rows' straight-line bodies follow one another in one loop, close enough
  * to overlap. Each row takes exactly the operations row_max and
  * row_sumexp_c take for it (xent_kernels.h, softmax_kernels.h: for n <= 2W
- * one pair of vectors, or one or two tail vectors, one block), in the same
- * order, so the same bits.
+ * one pair of vectors, or one or two tail vectors, one block; with
+ * FSS_MASKED_TAIL one masked step), in the same order, so the same bits.
  *
  * Included by kernels/instantiate.h after xent_kernels.h. */
 
@@ -83,6 +83,21 @@ static void FSS_FN(rows_sumexp_c)(int k, const T *const *x, int64_t n, const T *
             p = FSS_FN(shifted_plan)(m[r]);
             unit[r] = 1.0;
         }
+        FSS_FN(lane_sum) a0 = FSS_FN(lane_sum_start)();
+        V c = VOP(set1)(0);
+        double cnt = 0.0;
+#if FSS_MASKED_TAIL
+        /* row_sumexp_c's one masked step; how passed as a constant, as each
+         * call inlines its own steps */
+        if (how == FSS_SUB_NONE && n <= W)
+            FSS_FN(sumexp_masked_step)(x[r], n, m[r], &p, er, &a0, &c, 1, FSS_SUB_NONE, 1);
+        else if (how == FSS_SUB_NONE)
+            FSS_FN(sumexp_masked_step)(x[r], n, m[r], &p, er, &a0, &c, 1, FSS_SUB_NONE, 2);
+        else if (n <= W)
+            FSS_FN(sumexp_masked_step)(x[r], n, m[r], &p, er, &a0, &c, 1, FSS_SUB_ORDERED, 1);
+        else
+            FSS_FN(sumexp_masked_step)(x[r], n, m[r], &p, er, &a0, &c, 1, FSS_SUB_ORDERED, 2);
+#else
         /* one or two vectors, the last padded with m (see row_sumexp_c);
          * how passed as a constant, as each call inlines its own steps */
         V e[FSS_EXP_MAXN];
@@ -93,9 +108,6 @@ static void FSS_FN(rows_sumexp_c)(int k, const T *const *x, int64_t n, const T *
             FSS_FN(term_exps)(e, nv, &p, 1, FSS_SUB_ORDERED);
         if (er)
             FSS_FN(store_last)(er, n, e);
-        FSS_FN(lane_sum) a0 = FSS_FN(lane_sum_start)();
-        V c = VOP(set1)(0);
-        double cnt = 0.0;
         if (n == 2 * W) { /* as row_sumexp_c's last step: a pair */
             FSS_FN(lane_sum_add)(&a0,
                                  VOP(add)(FSS_FN(count_top)(e[0], p.top, &c), FSS_FN(count_top)(e[1], p.top, &c)));
@@ -105,6 +117,7 @@ static void FSS_FN(rows_sumexp_c)(int k, const T *const *x, int64_t n, const T *
             if (n % W != 0 && m[r] == m[r])
                 cnt -= (double)(W - n % W);
         }
+#endif
         fss_ksum total = { 0.0, 0.0 };
         FSS_FN(lane_sum_flush)(&total, a0);
         cnt += ACC(hsum)(ACC(add)(ACC(zero)(), c));

@@ -9,6 +9,12 @@
 
 #define FSS_ISA_SUFFIX avx512
 
+/* Masked loads and stores cost about what plain ones do (and fault on no
+ * lane they leave out), so a row's last partial block of vectors takes the
+ * loops' whole step, masked (softmax_kernels.h, FSS_MASKED_TAIL), instead
+ * of the short tail code the other flavours need. */
+#define FSS_CHEAP_MASKS 1
+
 static inline __mmask16 fss_avx512_mask16(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n < 0 ? 0 : n)) - 1u); }
 static inline __mmask8 fss_avx512_mask8(int64_t n) { return n >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (n < 0 ? 0 : n)) - 1u); }
 
@@ -24,6 +30,8 @@ static inline vf vf_load_part(const float *p, int64_t n, float fill)
     return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), fss_avx512_mask16(n), p);
 }
 static inline void vf_store_part(float *p, vf v, int64_t n) { _mm512_mask_storeu_ps(p, fss_avx512_mask16(n), v); }
+/* v with its lanes from n on zeroed (n <= 0: all) */
+static inline vf vf_keep_part(vf v, int64_t n) { return _mm512_maskz_mov_ps(fss_avx512_mask16(n), v); }
 static inline vf vf_load_half(const uint16_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
 static inline void vf_store_half(uint16_t *p, vf v)
 {
@@ -59,6 +67,7 @@ static inline vd vd_load_part(const double *p, int64_t n, double fill)
     return _mm512_mask_loadu_pd(_mm512_set1_pd(fill), fss_avx512_mask8(n), p);
 }
 static inline void vd_store_part(double *p, vd v, int64_t n) { _mm512_mask_storeu_pd(p, fss_avx512_mask8(n), v); }
+static inline vd vd_keep_part(vd v, int64_t n) { return _mm512_maskz_mov_pd(fss_avx512_mask8(n), v); }
 static inline vd vd_add(vd a, vd b) { return _mm512_add_pd(a, b); }
 static inline vd vd_sub(vd a, vd b) { return _mm512_sub_pd(a, b); }
 static inline vd vd_mul(vd a, vd b) { return _mm512_mul_pd(a, b); }
