@@ -129,6 +129,59 @@ static inline vd vd_expm1_reduced(vd r)
 
 static inline vd vd_exp_reduced_scaled(vd r, vd s) { return vd_fmadd(vd_expm1_reduced(r), s, s); }
 
+#if defined(VF_POW2_TABLE16)
+/* The table flavour (a 16-lane vector layer with an in-register table
+ * lookup: AVX-512). exp(x) = 2^(N/16) exp(r), N = round(16 x / ln2),
+ * r = x - N ln2/16 (|r| <= ln2/32, Cody-Waite as above); 2^(N/16) =
+ * 2^(N >> 4) 2^(j/16), j = N mod 16, from a table of 16 in one register;
+ * exp(r) - 1 = r + r^2 (c2 + c3 r), a minimax fit on |r| <= ln2/32 (0.013
+ * ULP); the table entry's rounding to float, as the ratio (2^(j/16) - T_j) /
+ * T_j, added to that; then T_j 2^(N >> 4) (1 + e) with one FMA.
+ * Measured on every float in [-87, 0] against a longdouble exp: max 0.557
+ * ULP (the polynomial flavour: 0.990), and 15% faster in softmax's exp loop
+ * on Zen 5 (1.23 against 1.45 ns per 16 floats, kernel harness): seven
+ * operations on the FMA pipes where the polynomial takes ten, the lookups,
+ * the shift and the integer add on the others. */
+
+/* the bits of 2^(j/16) rounded to float, less j << 19: adding the bits of
+ * t << 19 (t as in vf_exp_biased_n) puts N >> 4 into the exponent and takes
+ * the j out again */
+static const uint32_t fss_exp2_16_bits[16] = {
+    0x3f800000u, 0x3f7daac3u, 0x3f7b95c2u, 0x3f79c3d3u, 0x3f7837f0u, 0x3f76f532u, 0x3f75fed7u, 0x3f75583fu,
+    0x3f7504f3u, 0x3f7508a4u, 0x3f75672au, 0x3f76248cu, 0x3f7744fdu, 0x3f78ccdfu, 0x3f7ac0c7u, 0x3f7d257du,
+};
+/* (2^(j/16) - T_j) / T_j, T_j = 2^(j/16) rounded to float */
+static const float fss_exp2_16_rel[16] = {
+    0.000000000e+00f,  4.628547146e-08f, -1.199215749e-08f, 4.729782432e-08f,
+    3.193418152e-08f,  3.621057232e-08f, -3.099071932e-08f, -7.475213337e-09f,
+    1.711427089e-08f,  -3.047683350e-08f, 5.233334210e-09f, 6.107591766e-09f,
+    -1.471960509e-08f, -5.258795177e-09f, -6.128259677e-09f, 5.140609272e-09f,
+};
+
+/* t = 16 x / ln2 + magic, rounded to an integer (magic = 1.5*2^23 - 16 K);
+ * r[j] = x - N ln2/16, N = t - magic */
+static FSS_INLINE void vf_exp16_reduce_n(const vf *x, vf *t, vf *r, int nv, vf magic)
+{
+    for (int j = 0; j < nv; ++j)
+        t[j] = vf_fmadd(x[j], vf_set1(23.0831203f), magic);
+    for (int j = 0; j < nv; ++j) {
+        const vf n = vf_sub(t[j], magic);
+        r[j] = vf_fmadd(n, vf_set1(-0.0433349609375f), x[j]);
+        r[j] = vf_fmadd(n, vf_set1(1.32621525e-05f), r[j]);
+    }
+}
+
+/* exp(r) - 1 plus the table entry's correction: what multiplies
+ * T_j 2^(N >> 4) in the FMA that finishes the exponential */
+static FSS_INLINE void vf_exp16_poly_n(vf *r, const vf *t, int nv)
+{
+    for (int j = 0; j < nv; ++j) {
+        const vf p = vf_fmadd(vf_set1(0.16667057573795319f), r[j], vf_set1(0.5000162124633789f));
+        r[j] = vf_add(vf_fmadd(p, vf_mul(r[j], r[j]), r[j]), vf_lookup16(t[j], fss_exp2_16_rel));
+    }
+}
+#endif
+
 /* 2^-K exp(x) for x <= K ln2 (integer K; 0: exp(x) of x <= 0), any lane
  * (below the cut-off, where the result is under half the smallest
  * subnormal: exactly 0). The unshifted softmax loops (xent_kernels.h) call
@@ -139,6 +192,30 @@ static FSS_COLD vf vf_exp_wide_k(vf x, float K)
     const vf cutoff = vf_set1(K * 0.693147182f - 103.972084f);
     const vfm under = vf_lt(x, cutoff);
     x = vf_max(cutoff, x);
+#if defined(VF_POW2_TABLE16)
+    /* N from the common path's rounding (its magic less the 16 K, which
+     * keeps a tie's parity), T_j alone (t less 16 (N >> 4): the bits of
+     * 1.5*2^23 + j), the scale 2^(N >> 4 - K) as below */
+    const vf kb = vf_set1(12582912.0f);
+    vf t, r;
+    vf_exp16_reduce_n(&x, &t, &r, 1, kb);
+    vf_exp16_poly_n(&r, &t, 1);
+    const vf n4 = vf_round(vf_mul(vf_sub(vf_sub(t, kb), vf_set1(7.5f)), vf_set1(0.0625f))); /* N >> 4 */
+    const vf tj = vf_pow2_table16(vf_sub(t, vf_mul(n4, vf_set1(16.0f))), fss_exp2_16_bits);
+    const vf ks = vf_sub(n4, vf_set1(K));
+    vf y;
+    const vfm sub_k = vf_lt(ks, vf_set1(-126.0f));
+    if (vfm_any(sub_k)) {
+        const vf d = vf_sub(ks, vf_round(vf_mul(ks, vf_set1(0.5f))));
+        const vf k1 = vf_sub(ks, vf_sub(d, vf_zero_where(sub_k, d)));
+        const vf s = vf_mul(tj, vf_pow2i(k1));
+        y = vf_mul(vf_fmadd(r, s, s), vf_pow2i(vf_sub(ks, k1)));
+    } else {
+        const vf s = vf_mul(tj, vf_pow2i(ks));
+        y = vf_fmadd(r, s, s);
+    }
+    return vf_zero_where(under, y);
+#else
     /* k rounded from the same single rounding as the common path's (magic
      * bias without the exponent bias), so a lane whose result is normal gets
      * the common path's bits whichever path its vector takes */
@@ -160,6 +237,7 @@ static FSS_COLD vf vf_exp_wide_k(vf x, float K)
         y = vf_exp_reduced_scaled(r, vf_pow2i(ks));
     }
     return vf_zero_where(under, y);
+#endif
 }
 
 static FSS_COLD vf vf_exp_nonpos_wide(vf x) { return vf_exp_wide_k(x, 0.0f); }
@@ -209,6 +287,23 @@ static inline int vf_exp_row_normal(float lo, float m) { return lo - m >= FSS_EX
  * magic = 1.5*2^23 + 127 - K (integer K) gives 2^-K exp(x): the low bits of
  * t hold the biased exponent of the scale (K = 0 below; the unshifted loops
  * of xent_kernels.h take their row's K), for lanes whose result is normal. */
+#if defined(VF_POW2_TABLE16)
+/* The table flavour: magic = 1.5*2^23 - 16 K (vf_exp_magic) */
+static FSS_INLINE void vf_exp_biased_n(vf *x, int nv, vf magic)
+{
+    vf t[FSS_EXP_MAXN], r[FSS_EXP_MAXN];
+    vf_exp16_reduce_n(x, t, r, nv, magic);
+    vf_exp16_poly_n(r, t, nv);
+    for (int j = 0; j < nv; ++j) {
+        const vf s = vf_pow2_table16(t[j], fss_exp2_16_bits);
+        x[j] = vf_fmadd(r[j], s, s);
+    }
+}
+
+static inline float vf_exp_magic(float K) { return 12582912.0f - 16.0f * K; }
+#else
+static inline float vf_exp_magic(float K) { return 12582912.0f + 127.0f - K; }
+
 static FSS_INLINE void vf_exp_biased_n(vf *x, int nv, vf magic)
 {
     vf t[FSS_EXP_MAXN], r[FSS_EXP_MAXN];
@@ -227,11 +322,9 @@ static FSS_INLINE void vf_exp_biased_n(vf *x, int nv, vf magic)
         x[j] = vf_fmadd(r[j], s, s);
     }
 }
+#endif
 
-static FSS_INLINE void vf_exp_nonpos_normal_n(vf *x, int nv)
-{
-    vf_exp_biased_n(x, nv, vf_set1(12582912.0f + 127.0f)); /* 1.5*2^23 + bias */
-}
+static FSS_INLINE void vf_exp_nonpos_normal_n(vf *x, int nv) { vf_exp_biased_n(x, nv, vf_set1(vf_exp_magic(0.0f))); }
 
 static FSS_INLINE vf vf_exp_nonpos_normal(vf x)
 {

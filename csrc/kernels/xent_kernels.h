@@ -169,7 +169,7 @@ typedef struct {
     V vm, vnm; /* m, -m */
     V top;
 #if FSS_EXP_UNSHIFTED
-    V magic; /* 1.5*2^23 + 127 - K (vf_exp_biased_n) */
+    V magic; /* vf_exp_magic(K) (vf_exp_biased_n) */
     V thr;   /* the lowest x whose term is surely normal: (K - 124) ln2 */
     T K, thr_s;
 #endif
@@ -201,7 +201,7 @@ static inline int FSS_FN(unshifted_k)(T m, T *K)
     return 1;
 }
 
-static inline T FSS_FN(unshifted_magic)(T K) { return 12582912.0f + 127.0f - K; }
+static inline T FSS_FN(unshifted_magic)(T K) { return vf_exp_magic(K); }
 
 /* d = m - K ln2 (|d| <= 0.35), in double within 2^-46 of exact */
 static inline double FSS_FN(unshifted_d)(T m, T K) { return (double)m - (double)K * 0.6931471805599453; }

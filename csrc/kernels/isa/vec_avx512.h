@@ -52,6 +52,21 @@ static inline vf vf_one_where(vfm m) { return _mm512_maskz_mov_ps(m, _mm512_set1
 static inline vf vf_round(vf a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 static inline vf vf_pow2i(vf k) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), k); }
 
+/* The exponential's table flavour (exp_poly.h): the lanes of a 16-entry
+ * table picked by the low four bits of each lane of t, and 2^(N >> 4) T_j
+ * as bits[j] + (t << 19) in integers */
+#define VF_POW2_TABLE16 1
+static inline vf vf_lookup16(vf t, const float *table)
+{
+    return _mm512_permutexvar_ps(_mm512_castps_si512(t), _mm512_loadu_ps(table));
+}
+static inline vf vf_pow2_table16(vf t, const uint32_t *bits)
+{
+    const __m512i ti = _mm512_castps_si512(t);
+    return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_permutexvar_epi32(ti, _mm512_loadu_si512(bits)),
+                                                _mm512_slli_epi32(ti, 19)));
+}
+
 /* t = 1.5*2^23 + 127 + k -> 2^k (for -126 <= k <= 0): see vec_avx2.h */
 static inline vf vf_pow2_biased(vf t) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(t), 23)); }
 
