@@ -1,4 +1,5 @@
 /* fss_softmax_family: type dispatch in front of the per-type drivers. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
