@@ -22,7 +22,7 @@ static void XFN(fill)(T *y, int64_t n, T v)
 }
 
 /* Rows per group (see rows_range): rows up to FSS_XENT_GROUP_BYTES go in
- * groups, small enough to stay in L1 between the stages. */
+ * groups, small enough to stay in cache between the stages. */
 static int64_t XFN(group_rows)(int64_t n)
 {
     return n * (int64_t)sizeof(T) <= FSS_XENT_GROUP_BYTES ? FSS_XENT_ROWS : 1;
@@ -36,6 +36,7 @@ typedef struct {
     T m, lo;            /* row max; a lower bound of its elements (-inf: none known) */
     double zt, gap, uw, rest, count, sw;
     double unit;        /* the factor of the stored exponentials (row_sumexp_c) */
+    double L;           /* log1p(rest) (group_log1p) */
     int done;           /* loss final (ignored or non-finite row) */
     double loss;
 } XFN(state);
@@ -128,7 +129,7 @@ static double XFN(stage_finish)(const KSET *k, const fss_xent_args *a, const XFN
     T *y = s->y;
     const double eps = a->label_smoothing, rest = s->rest, zt = s->zt, gap = s->gap, uw = s->uw;
     const T m = s->m;
-    const double L = log1p(rest), S = 1.0 + rest;
+    const double L = s->L, S = 1.0 + rest;
     /* the stored exponentials are exp(x - m) * unit: Su scales them */
     const double Su = S * s->unit;
     double loss;
@@ -222,6 +223,17 @@ static void XFN(group_sums)(const KSET *k, const fss_xent_args *a, int short_row
         st[live[j]].rest = rests[j], st[live[j]].count = counts[j], st[live[j]].unit = units[j];
 }
 
+/* s->L = log1p(s->rest) for the group's live rows, at once (log1p_rows) */
+static void XFN(group_log1p)(const KSET *k, XFN(state) *st, const int *live, int nl)
+{
+    double rests[FSS_XENT_ROWS], logs[FSS_XENT_ROWS];
+    for (int j = 0; j < nl; ++j)
+        rests[j] = st[live[j]].rest;
+    k->log1p_rows(rests, nl, logs);
+    for (int j = 0; j < nl; ++j)
+        st[live[j]].L = logs[j];
+}
+
 /* Rows [r0, r1), whole blocks of b: their losses into loss_rows (if any),
  * each block's sum (added in row order) into sums. A short row is one chain
  * of dependent steps (maximum, exponentials, their sum, log1p, scale) with
@@ -256,6 +268,8 @@ static void XFN(rows_range)(const KSET *k, const fss_xent_args *a, int64_t r0, i
         XFN(group_sums)(k, a, short_rows, st, live, nl);
         for (int j = 0; j < nl; ++j)
             XFN(stage_rest)(a, &st[live[j]]);
+        nl = XFN(still_live)(st, live, nl);
+        XFN(group_log1p)(k, st, live, nl);
         for (int j = 0; j < g; ++j) {
             const double l = st[j].done ? st[j].loss : XFN(stage_finish)(k, a, &st[j]);
             if (loss_rows)

@@ -78,6 +78,9 @@
         int (*rows_short)(int op, const T *const *x, T *const *y, int64_t n, int k);         \
         int64_t short_max[3]; /* the longest row for the short kernels, by fss_op */        \
         int short_rows;                                                                      \
+        /* out[i] = log1p(y[i]), i < n, y >= 0 (NaN gives NaN): the log1p(rest) of a group   \
+         * of rows at once (instantiate.h) */                                                \
+        void (*log1p_rows)(const double *y, int n, double *out);                             \
     } fss_kernels_##TS;
 
 FSS_DECLARE_KERNEL_SET(float, f32)
