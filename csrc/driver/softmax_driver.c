@@ -21,6 +21,12 @@
  * at least FSS_SPLIT_MIN_CHUNK elements, threads.h). */
 #define FSS_SPLIT_MAX 256
 
+/* log_softmax and logsumexp rows of up to FSS_ROWS_GROUP_BYTES go through
+ * rows_range in groups of FSS_ROWS_GROUP, their log1p(rest) in one vector
+ * call (softmax_driver_body.h) */
+#define FSS_ROWS_GROUP 8
+#define FSS_ROWS_GROUP_BYTES 8192
+
 #define T float
 #define TS f32
 #define KSET fss_kernels_f32

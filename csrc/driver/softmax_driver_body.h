@@ -64,14 +64,23 @@ static double DFN(wide_lse)(const fss_isa_kernels *isa, const T *x, int64_t n, i
 #endif
 }
 
-/* The logsumexp of a finite row from its maximum and rest (sum of the other
- * terms' exp(x - m), the max-equal ones included as 1 each). The
+/* log1p(rest) of one row, as log1p_rows takes a group's (the same bits) */
+static double DFN(log1p_rest)(const fss_isa_kernels *isa, double rest)
+{
+    double L;
+    isa->TS.log1p_rows(&rest, 1, &L);
+    return L;
+}
+
+/* The logsumexp of a finite row from its maximum, rest (sum of the other
+ * terms' exp(x - m), the max-equal ones included as 1 each) and L =
+ * log1p(rest) (DFN(log1p_rest)). The
  * exponentials carry < 1 ULP each, so log1p(rest) is within
  * ~2 ULP * rest / (1 + rest) of exact: below the result's own ULP unless m
  * and log1p(rest) cancel; those rows are summed again wider. */
-static T DFN(lse_of)(const fss_isa_kernels *isa, const T *x, int64_t n, int64_t stride, T m, double rest)
+static T DFN(lse_of)(const fss_isa_kernels *isa, const T *x, int64_t n, int64_t stride, T m, double rest, double L)
 {
-    const double lse = (double)m + log1p(rest);
+    const double lse = (double)m + L;
     if (fabs(lse) <= 2.5 * rest / (1.0 + rest))
         return (T)DFN(wide_lse)(isa, x, n, stride, m);
     return (T)lse;
@@ -197,56 +206,80 @@ static void DFN(softmax_chunked)(const fss_isa_kernels *isa, const T *x, int64_t
 }
 #endif
 
+/* A log_softmax or logsumexp row's state between its sums and its result */
+typedef struct {
+    T m;         /* the maximum (NaN once the row is found not finite) */
+    double rest; /* the sum of the terms beside the maximum's own */
+    int finite;
+} DFN(sums);
+
+/* The first half of a log_softmax or logsumexp row: the maximum, and the
+ * terms' sum with the maximum's own counted, not summed, so log1p(rest)
+ * keeps the relative precision an output near 0 needs. xn: as below. */
+static DFN(sums) DFN(row_sums)(const KSET *k, fss_op op, const T *x, int64_t n, T *y, const T *xn)
+{
+    /* the row's minimum lets the compensated loops skip their range tests */
+    T lo = -(T)INFINITY;
+    DFN(sums) s;
+    s.m = k->row_maxmin(x, n, &lo);
+    s.rest = 0.0;
+    s.finite = isfinite(s.m);
+    if (s.finite) {
+        double count = 0.0, unit;
+        s.rest = k->row_sumexp_c(x, n, s.m, lo, NULL, &count, xn,
+                                 op == FSS_LOG_SOFTMAX ? DFN(map_pages)(x, y, n) : NULL, &unit);
+        if (isnan(s.rest))
+            s.finite = 0, s.m = (T)NAN;
+        else
+            s.rest += count - 1.0; /* the counted terms of exactly 1 but the max's own */
+    }
+    return s;
+}
+
+/* The second half, L = log1p(s->rest) for a finite row */
+static void DFN(row_result)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, T *y, const DFN(sums) *s,
+                            double L)
+{
+    const KSET *k = &isa->TS;
+    if (!s->finite) {
+        const T me = DFN(special_max)(x, n, 1, s->m);
+        if (op == FSS_LOG_SOFTMAX)
+            k->row_logsub(x, n, me, 0, y);
+        else
+            *y = me;
+    } else if (op == FSS_LOG_SOFTMAX) {
+        k->row_logsub(x, n, s->m, (T)L, y);
+    } else {
+        *y = DFN(lse_of)(isa, x, n, 1, s->m, s->rest, L);
+    }
+}
+
 /* A row through the general kernels (any length). xn (may be NULL): the
  * next row's input in a loop over rows, prefetched during this row's
  * exponentials (not the next row's output: see prefetch_rows). */
 static void DFN(row_general)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, T *y, const T *xn)
 {
     const KSET *k = &isa->TS;
+    if (op != FSS_SOFTMAX) {
+        const DFN(sums) s = DFN(row_sums)(k, op, x, n, y, xn);
+        DFN(row_result)(isa, op, x, n, y, &s, s.finite ? DFN(log1p_rest)(isa, s.rest) : 0.0);
+        return;
+    }
 #if FSS_DRIVER_F32
     if (DFN(chunked)(op, n)) {
         DFN(softmax_chunked)(isa, x, n, y, xn);
         return;
     }
 #endif
-    /* the row's minimum lets the compensated loops skip their range tests;
-     * for softmax's plain loop that saves about what the min costs */
-    T lo = -(T)INFINITY;
-    T m = op == FSS_SOFTMAX ? k->row_max(x, n) : k->row_maxmin(x, n, &lo);
-    double rest = 0.0, count = 0.0, unit;
-    int finite = isfinite(m);
-    if (finite) {
-        /* softmax: rest is the whole sum */
-        if (op == FSS_SOFTMAX)
-            rest = k->row_expsum(x, n, m, lo, y, xn, NULL);
-        else
-            rest = k->row_sumexp_c(x, n, m, lo, NULL, &count, xn, op == FSS_LOG_SOFTMAX ? DFN(map_pages)(x, y, n) : NULL,
-                                   &unit);
-        if (isnan(rest))
-            finite = 0, m = (T)NAN;
-    }
-    if (!finite) {
-        const T me = DFN(special_max)(x, n, 1, m);
-        if (op == FSS_SOFTMAX)
-            DFN(fill)(y, n, 1, (T)NAN);
-        else if (op == FSS_LOG_SOFTMAX)
-            k->row_logsub(x, n, me, 0, y);
-        else
-            *y = me;
+    const T m = k->row_max(x, n);
+    const double rest = isfinite(m) ? k->row_expsum(x, n, m, -(T)INFINITY, y, xn, NULL) : NAN;
+    if (isnan(rest)) { /* scipy: NaN for every non-finite row */
+        DFN(fill)(y, n, 1, (T)NAN);
         return;
     }
-    if (op == FSS_SOFTMAX) {
-        T hi, lo;
-        FSS_DCAT(fss_recip_split_, TS)(rest, &hi, &lo);
-        k->row_scale(y, n, hi, lo);
-        return;
-    }
-    rest += count - 1.0; /* the counted terms of exactly 1 but the max's own */
-    if (op == FSS_LOG_SOFTMAX) {
-        k->row_logsub(x, n, m, (T)log1p(rest), y);
-    } else {
-        *y = DFN(lse_of)(isa, x, n, 1, m, rest);
-    }
+    T hi, lo;
+    FSS_DCAT(fss_recip_split_, TS)(rest, &hi, &lo);
+    k->row_scale(y, n, hi, lo);
 }
 
 /* DFN(row) with the kernel plan (the short-row kernel or the general one) chosen for a row of n_plan >= n elements: a causal row's
@@ -296,6 +329,31 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
                     i = 0, ++o;
             }
             DFN(short_group)(k, op, xr, yr, sh.n_red, nb);
+        }
+        return;
+    }
+    if (op != FSS_SOFTMAX && sh.n_red * (int64_t)sizeof(T) <= FSS_ROWS_GROUP_BYTES) {
+        /* log_softmax and logsumexp rows in groups: the sums of each, then
+         * log1p of the group's rests in one call (log1p_rows), then the
+         * results: the same steps as row_general's, so the same bits */
+        for (int64_t r = r0; r < r1;) {
+            const T *xg[FSS_ROWS_GROUP];
+            T *yg[FSS_ROWS_GROUP];
+            DFN(sums) sg[FSS_ROWS_GROUP];
+            double rests[FSS_ROWS_GROUP], logs[FSS_ROWS_GROUP];
+            int g = 0;
+            for (; g < FSS_ROWS_GROUP && r < r1; ++g, ++r) {
+                xg[g] = xb + o * X.s_outer + i * X.s_inner;
+                yg[g] = yb + o * Y.s_outer + i * Y.s_inner;
+                if (++i == ni)
+                    i = 0, ++o;
+                const T *xn = r + 1 == rows ? NULL : xb + o * X.s_outer + i * X.s_inner;
+                sg[g] = DFN(row_sums)(&k->TS, op, xg[g], sh.n_red, yg[g], xn);
+                rests[g] = sg[g].finite ? sg[g].rest : 0.0;
+            }
+            k->TS.log1p_rows(rests, g, logs);
+            for (int j = 0; j < g; ++j)
+                DFN(row_result)(k, op, xg[j], sh.n_red, yg[j], &sg[j], logs[j]);
         }
         return;
     }
@@ -460,9 +518,9 @@ static void DFN(split_rows)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh
                     k->row_scale(y + b, len, hi, lo);
             } else if (op == FSS_LOG_SOFTMAX) {
                 if (len > 0)
-                    k->row_logsub(x + b, len, m, (T)log1p(rest), y + b);
+                    k->row_logsub(x + b, len, m, (T)DFN(log1p_rest)(isa, rest), y + b);
             } else if (t == 0) {
-                *y = DFN(lse_of)(isa, x, n, 1, m, rest);
+                *y = DFN(lse_of)(isa, x, n, 1, m, rest, DFN(log1p_rest)(isa, rest));
             }
 #if defined(_OPENMP)
 #pragma omp barrier /* maxes and rests are reused by the next row */
@@ -490,9 +548,9 @@ static void DFN(col_tile)(const fss_isa_kernels *isa, fss_op op, const T *x, int
         else if (op == FSS_SOFTMAX)
             aux[j] = (T)NAN, aux_lo[j] = 0;
         else if (op == FSS_LOG_SOFTMAX)
-            aux[j] = ok ? (T)log1p(r) : 0;
+            aux[j] = ok ? (T)DFN(log1p_rest)(isa, r) : 0;
         else
-            y[j * y_col_stride] = ok ? DFN(lse_of)(isa, x + j, n, xs, m[j], r) : m[j];
+            y[j * y_col_stride] = ok ? DFN(lse_of)(isa, x + j, n, xs, m[j], r, DFN(log1p_rest)(isa, r)) : m[j];
     }
     if (op == FSS_SOFTMAX)
         k->col_scale(y, n, ys, w, aux, aux_lo);
