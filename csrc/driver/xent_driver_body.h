@@ -200,13 +200,17 @@ static void XFN(group_max)(const KSET *k, int64_t n, int short_rows, XFN(state) 
 static void XFN(group_sums)(const KSET *k, const fss_xent_args *a, int short_rows, XFN(state) *st, const int *live,
                             int nl)
 {
-    const int64_t n = a->n_classes;
+    const int64_t n = a->n_classes, group = XFN(group_rows)(n);
     if (!short_rows) {
+        /* the same row of the next group prefetched: its maximum comes
+         * first there, before any exponentials could hide its loads (Zen 5,
+         * (1024, 1000) float32: row_maxmin 5% -> 13% of the time with the
+         * next row's prefetch instead) */
         for (int j = 0; j < nl; ++j) {
             XFN(state) *s = &st[live[j]];
-            const int last = s->i + 1 >= a->n_rows;
-            s->rest = k->row_sumexp_c(s->z, n, s->m, s->lo, s->y, &s->count, last ? NULL : s->x + a->x_row_stride,
-                                      NULL, &s->unit);
+            const int last = s->i + group >= a->n_rows;
+            s->rest = k->row_sumexp_c(s->z, n, s->m, s->lo, s->y, &s->count,
+                                      last ? NULL : s->x + group * a->x_row_stride, NULL, &s->unit);
         }
         return;
     }
