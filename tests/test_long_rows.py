@@ -57,3 +57,19 @@ def test_split_rows_in_place(name, dtype, isa, rng):
     assert got is x
     dist = ref.ulp_distance(x, want, dtype).max()
     assert dist <= ref.ULP_BOUNDS[name][np.dtype(dtype).name], f"{isa}: {dist} ULP"
+
+
+@pytest.mark.parametrize("offset", [0, 1, 3, 5])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=_ids)
+def test_long_log_softmax_rows_any_output_alignment(dtype, offset, isa, rng):
+    """Rows this long write log_softmax with non-temporal stores from the
+    output's first vector boundary on (the elements before it one by one):
+    the same bits wherever the output starts, and within the bound."""
+    x = (rng.standard_normal((2, N)) * 4).astype(dtype)
+    want = fs.log_softmax(x, axis=-1, num_threads=1)
+    buf = np.empty(2 * N + 8, dtype=dtype)
+    out = buf[offset : offset + 2 * N].reshape(2, N)
+    got = fs.log_softmax(x, axis=-1, out=out, num_threads=1)
+    assert got is out
+    np.testing.assert_array_equal(got, want, err_msg=f"{isa} offset={offset}")
+    ref.check_accuracy("log_softmax", got, x, axis=-1, context=f"{isa} offset={offset}")

@@ -206,6 +206,11 @@ static void DFN(softmax_chunked)(const fss_isa_kernels *isa, const T *x, int64_t
 }
 #endif
 
+/* log_softmax rows of at least this many elements write their output with
+ * non-temporal stores (row_logsub_stream) and do not prefetch it during
+ * their sums: a row this long and its output do not both stay in L2. */
+#define FSS_LOGSUB_STREAM_MIN ((int64_t)131072)
+
 /* A log_softmax or logsumexp row's state between its sums and its result */
 typedef struct {
     T m;         /* the maximum (NaN once the row is found not finite) */
@@ -226,8 +231,8 @@ static DFN(sums) DFN(row_sums)(const KSET *k, fss_op op, const T *x, int64_t n, 
     s.finite = isfinite(s.m);
     if (s.finite) {
         double count = 0.0, unit;
-        s.rest = k->row_sumexp_c(x, n, s.m, lo, NULL, &count, xn,
-                                 op == FSS_LOG_SOFTMAX ? DFN(map_pages)(x, y, n) : NULL, &unit);
+        const T *yp = op == FSS_LOG_SOFTMAX && n < FSS_LOGSUB_STREAM_MIN ? DFN(map_pages)(x, y, n) : NULL;
+        s.rest = k->row_sumexp_c(x, n, s.m, lo, NULL, &count, xn, yp, &unit);
         if (isnan(s.rest))
             s.finite = 0, s.m = (T)NAN;
         else
@@ -248,7 +253,7 @@ static void DFN(row_result)(const fss_isa_kernels *isa, fss_op op, const T *x, i
         else
             *y = me;
     } else if (op == FSS_LOG_SOFTMAX) {
-        k->row_logsub(x, n, s->m, (T)L, y);
+        (n < FSS_LOGSUB_STREAM_MIN ? k->row_logsub : k->row_logsub_stream)(x, n, s->m, (T)L, y);
     } else {
         *y = DFN(lse_of)(isa, x, n, 1, s->m, s->rest, L);
     }
@@ -518,7 +523,8 @@ static void DFN(split_rows)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh
                     k->row_scale(y + b, len, hi, lo);
             } else if (op == FSS_LOG_SOFTMAX) {
                 if (len > 0)
-                    k->row_logsub(x + b, len, m, (T)DFN(log1p_rest)(isa, rest), y + b);
+                    (n < FSS_LOGSUB_STREAM_MIN ? k->row_logsub : k->row_logsub_stream)(
+                        x + b, len, m, (T)DFN(log1p_rest)(isa, rest), y + b);
             } else if (t == 0) {
                 *y = DFN(lse_of)(isa, x, n, 1, m, rest, DFN(log1p_rest)(isa, rest));
             }

@@ -104,6 +104,7 @@
     {                                                                                      \
         FSS_FN_OF(row_max, ts), FSS_FN_OF(row_maxmin, ts), FSS_FN_OF(row_expsum, ts),     \
             FSS_FN_OF(row_scale, ts), FSS_FN_OF(row_expscale, ts), FSS_FN_OF(row_logsub, ts), \
+            FSS_FN_OF(row_logsub_stream, ts),                                              \
             FSS_FN_OF(col_stats, ts), FSS_FN_OF(col_scale, ts), FSS_FN_OF(col_logsub, ts),  \
             FSS_COL_MAX(type),                                                             \
             FSS_FN_OF(row_sumexp_c, ts), FSS_FN_OF(row_gapdot, ts),                        \

@@ -42,6 +42,8 @@
         void (*row_scale)(T *y, int64_t n, T s, T s_lo);  /* y *= s + s_lo */              \
         void (*row_expscale)(const T *x, int64_t n, T m, T s, T *y); /* y = exp(x-m)*s */   \
         void (*row_logsub)(const T *x, int64_t n, T m, T L, T *y);   /* y = (x-m) - L */    \
+        /* row_logsub's bits, non-temporal stores where the ISA has them */                 \
+        void (*row_logsub_stream)(const T *x, int64_t n, T m, T L, T *y);                    \
         /* Up to col_width adjacent columns of a strided reduced axis (row stride rs,        \
          * elements of a row contiguous): per-column max, rest and count, exps to e_out; \
          * comp: exponentials compensated for the rounding of x - m (as row_sumexp_c) */      \
