@@ -55,8 +55,15 @@
  * the stack), yet measured faster than two on Zen 1: its FP scheduler holds
  * too few 256-bit operations to overlap one loop iteration's chains with the
  * next's, so the chains must stand side by side in the code (softmax's exp
- * loop 7.5 -> 6.5 ns per 8 floats, the compensated one 10.0 -> 9.4). */
+ * loop 7.5 -> 6.5 ns per 8 floats, the compensated one 10.0 -> 9.4). A
+ * vector layer with registers to spare may ask for more (VF_EXP_MAXN: 8 on
+ * AVX-512). The loops add the terms by pairs of vectors in order whatever
+ * the count, so the same bits. */
+#if defined(VF_EXP_MAXN)
+#define FSS_EXP_MAXN VF_EXP_MAXN
+#else
 #define FSS_EXP_MAXN 4
+#endif
 
 /* exp(r) - 1 for |r| <= ln2/2 (plus rounding), the polynomial shared by
  * both paths: r + r^2 * P(r), P of degree 4. The coefficients minimise the

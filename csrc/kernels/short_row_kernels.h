@@ -136,17 +136,17 @@ static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t 
     const V vnm = VOP(loadu)(nmv);
     FSS_FN(lane_sum) acc = FSS_FN(lane_sum_start)();
     V c = VOP(set1)(0);
-    /* FSS_EXP_MAXN element rows at a time (past n: the maximum, discarded),
+    /* FSS_EXP_STEP element rows at a time (past n: the maximum, discarded),
      * their exponentials interleaved (exp_poly.h); added to the sums one
      * after the other, in element order */
-    for (int64_t i = 0; i < n; i += FSS_EXP_MAXN) {
-        const int nj = n - i < FSS_EXP_MAXN ? (int)(n - i) : FSS_EXP_MAXN;
-        V x0[FSS_EXP_MAXN], e0[FSS_EXP_MAXN];
-        for (int j = 0; j < FSS_EXP_MAXN; ++j)
+    for (int64_t i = 0; i < n; i += FSS_EXP_STEP) {
+        const int nj = n - i < FSS_EXP_STEP ? (int)(n - i) : FSS_EXP_STEP;
+        V x0[FSS_EXP_STEP], e0[FSS_EXP_STEP];
+        for (int j = 0; j < FSS_EXP_STEP; ++j)
             x0[j] = j < nj ? VOP(loadu)(buf[i + j]) : vm;
         /* a last one or two as a pair: four measured 10% slower on 9 */
         if (nj > 2)
-            FSS_FN(short_exps)(op, x0, e0, FSS_EXP_MAXN, vm, vnm);
+            FSS_FN(short_exps)(op, x0, e0, FSS_EXP_STEP, vm, vnm);
         else
             FSS_FN(short_exps)(op, x0, e0, 2, vm, vnm);
         for (int j = 0; op == 0 && j < nj; ++j)

@@ -8,8 +8,8 @@
 
 #if defined(FSS_CHEAP_MASKS)
 #define FSS_MASKED_TAIL 1
-/* The last `left` (1 to FSS_EXP_MAXN * W) elements of a block at x as nv
- * (a constant: 2 or FSS_EXP_MAXN) vectors, lanes past the block filled with
+/* The last `left` (1 to FSS_EXP_STEP * W) elements of a block at x as nv
+ * (a constant: 1 to FSS_EXP_STEP) vectors, lanes past the block filled with
  * fill; a vector wholly past it reads no memory (its address is the
  * block's own). */
 static FSS_INLINE void FSS_FN(load_masked)(const T *x, int64_t left, T fill, V *e, const int nv)
@@ -149,7 +149,7 @@ static FSS_INLINE void FSS_FN(prefetch_rows)(const T *pa, const T *pb, int64_t i
         fss_prefetch_step(pb, off, step);
 }
 
-/* The last `left` (1 to FSS_EXP_MAXN * W) elements of a block at x as
+/* The last `left` (1 to FSS_EXP_STEP * W) elements of a block at x as
  * vectors, the last partial one filled with fill; returns how many. */
 static FSS_INLINE int FSS_FN(load_last)(const T *x, int64_t left, T fill, V *e)
 {
@@ -217,17 +217,17 @@ static FSS_INLINE double FSS_FN(expsum_loop)(const T *x, int64_t n, T m, T *e_ou
         const V one = VOP(set1)(1), zero = VOP(set1)(0);
         V a0 = one, a1 = one, c0 = zero, c1 = zero;
 #endif
-        for (; i + FSS_EXP_MAXN * W <= block_end; i += FSS_EXP_MAXN * W) {
-            V e[FSS_EXP_MAXN];
-            for (int j = 0; j < FSS_EXP_MAXN; ++j)
+        for (; i + FSS_EXP_STEP * W <= block_end; i += FSS_EXP_STEP * W) {
+            V e[FSS_EXP_STEP];
+            for (int j = 0; j < FSS_EXP_STEP; ++j)
                 e[j] = VOP(sub)(VOP(loadu)(x + i + j * W), vm);
-            for (int j = 0; j < FSS_EXP_MAXN; j += 2)
+            for (int j = 0; j < FSS_EXP_STEP; j += 2)
                 FSS_FN(prefetch_rows)(pa, pb, i + j * W);
-            VOP(exp_nonpos_n)(e, FSS_EXP_MAXN, check);
-            for (int j = 0; j < FSS_EXP_MAXN; ++j)
+            VOP(exp_nonpos_n)(e, FSS_EXP_STEP, check);
+            for (int j = 0; j < FSS_EXP_STEP; ++j)
                 VOP(storeu)(e_out + i + j * W, e[j]);
             /* by pairs, as the block's last step below: the same bits */
-            for (int j = 0; j < FSS_EXP_MAXN; j += 2)
+            for (int j = 0; j < FSS_EXP_STEP; j += 2)
                 EXPSUM_ADD_PAIR(e[j], e[j + 1]);
         }
         int64_t pad = 0;
@@ -242,21 +242,31 @@ static FSS_INLINE double FSS_FN(expsum_loop)(const T *x, int64_t n, T m, T *e_ou
         if (i < block_end) {
             const int64_t left = block_end - i;
             FSS_FN(prefetch_rows)(pa, pb, i);
-            V e[FSS_EXP_MAXN];
+            V e[FSS_EXP_STEP];
             if (left <= 2 * W) {
                 FSS_FN(load_masked)(x + i, left, m, e, 2);
                 e[0] = VOP(sub)(e[0], vm), e[1] = VOP(sub)(e[1], vm);
                 VOP(exp_nonpos_n)(e, 2, check);
                 FSS_FN(store_masked)(e_out + i, left, e, 2);
                 EXPSUM_ADD_PAIR(e[0], e[1]);
-            } else {
+            } else if (FSS_EXP_STEP > 4 && left <= 4 * W) {
                 FSS_FN(prefetch_rows)(pa, pb, i + 2 * W);
-                FSS_FN(load_masked)(x + i, left, m, e, FSS_EXP_MAXN);
-                for (int j = 0; j < FSS_EXP_MAXN; ++j)
+                FSS_FN(load_masked)(x + i, left, m, e, 4);
+                for (int j = 0; j < 4; ++j)
                     e[j] = VOP(sub)(e[j], vm);
-                VOP(exp_nonpos_n)(e, FSS_EXP_MAXN, check);
-                FSS_FN(store_masked)(e_out + i, left, e, FSS_EXP_MAXN);
-                for (int j = 0; j < FSS_EXP_MAXN; j += 2)
+                VOP(exp_nonpos_n)(e, 4, check);
+                FSS_FN(store_masked)(e_out + i, left, e, 4);
+                for (int j = 0; j < 4; j += 2)
+                    EXPSUM_ADD_PAIR(e[j], e[j + 1]);
+            } else {
+                for (int j = 2; j < FSS_EXP_STEP; j += 2)
+                    FSS_FN(prefetch_rows)(pa, pb, i + j * W);
+                FSS_FN(load_masked)(x + i, left, m, e, FSS_EXP_STEP);
+                for (int j = 0; j < FSS_EXP_STEP; ++j)
+                    e[j] = VOP(sub)(e[j], vm);
+                VOP(exp_nonpos_n)(e, FSS_EXP_STEP, check);
+                FSS_FN(store_masked)(e_out + i, left, e, FSS_EXP_STEP);
+                for (int j = 0; j < FSS_EXP_STEP; j += 2)
                     EXPSUM_ADD_PAIR(e[j], e[j + 1]);
             }
             i = block_end;
@@ -277,7 +287,7 @@ static FSS_INLINE double FSS_FN(expsum_loop)(const T *x, int64_t n, T m, T *e_ou
             FSS_FN(prefetch_rows)(pa, pb, i);
             if (left > 2 * W)
                 FSS_FN(prefetch_rows)(pa, pb, i + 2 * W);
-            V e[FSS_EXP_MAXN];
+            V e[FSS_EXP_STEP];
             const int nv = FSS_FN(load_last)(x + i, left, pad_value, e);
             for (int j = 0; j < nv; ++j)
                 e[j] = VOP(sub)(e[j], vm);

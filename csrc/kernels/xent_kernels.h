@@ -52,14 +52,14 @@ static FSS_INLINE V FSS_FN(xent_sub_err)(V x, V s, V vnm, const int how)
     return VOP(sub)(b, VOP(sub)(s, a));
 }
 
-/* The compensated exp(x[j] - m[j]) of nv vectors (1 to FSS_EXP_MAXN) in
+/* The compensated exp(x[j] - m[j]) of nv vectors (1 to FSS_EXP_STEP) in
  * place (nm[j] = -m[j]), the exponentials interleaved where all take the
  * common path: a lane gets the same bits whatever nv and whichever path.
  * check 0: every lane is known to be in the common range
  * (vf_exp_row_normal). */
 static FSS_INLINE void FSS_FN(xent_expc_nm)(V *x, int nv, const V *m, const V *nm, const int check, const int how)
 {
-    V s[FSS_EXP_MAXN], lo[FSS_EXP_MAXN];
+    V s[FSS_EXP_STEP], lo[FSS_EXP_STEP];
     int wide = 0;
     for (int j = 0; j < nv; ++j)
         s[j] = VOP(sub)(x[j], m[j]);
@@ -77,12 +77,12 @@ static FSS_INLINE void FSS_FN(xent_expc_nm)(V *x, int nv, const V *m, const V *n
         x[j] = VOP(fmadd)(s[j], lo[j], s[j]);
 }
 
-/* xent_expc_nm with one m for every vector (the arrays are written out
- * for four, as the loop below is) */
-_Static_assert(FSS_EXP_MAXN == 4, "xent_expc_n fills FSS_EXP_MAXN maxima");
+/* xent_expc_nm with one m for every vector */
 static FSS_INLINE void FSS_FN(xent_expc_n)(V *x, int nv, V vm, V vnm, const int check, const int how)
 {
-    const V m[FSS_EXP_MAXN] = { vm, vm, vm, vm }, nm[FSS_EXP_MAXN] = { vnm, vnm, vnm, vnm };
+    V m[FSS_EXP_STEP], nm[FSS_EXP_STEP];
+    for (int j = 0; j < FSS_EXP_STEP; ++j)
+        m[j] = vm, nm[j] = vnm;
     FSS_FN(xent_expc_nm)(x, nv, m, nm, check, how);
 }
 
@@ -243,7 +243,7 @@ static int FSS_FN(unshifted_plan)(T m, FSS_FN(term_plan) *p, double *unit)
 }
 #endif
 
-/* The terms of nv vectors (1 to FSS_EXP_MAXN) of x in place, by plan p;
+/* The terms of nv vectors (1 to FSS_EXP_STEP) of x in place, by plan p;
  * how: FSS_SUB_* (FSS_SUB_NONE: unshifted), check: as for xent_expc_nm. */
 static FSS_INLINE void FSS_FN(term_exps)(V *x, int nv, const FSS_FN(term_plan) *p, const int check, const int how)
 {
@@ -286,8 +286,8 @@ static FSS_INLINE V FSS_FN(count_ones)(V e, V *c)
 }
 
 #if FSS_MASKED_TAIL
-/* The last `left` elements of a block (1 to FSS_EXP_MAXN * W) as one more
- * step of sumexp_c_loop, of nv (a constant: 1, 2 or FSS_EXP_MAXN) vectors,
+/* The last `left` elements of a block (1 to FSS_EXP_STEP * W) as one more
+ * step of sumexp_c_loop, of nv (a constant: 1, 2, 4 or FSS_EXP_STEP) vectors,
  * masked (as in expsum_loop): the lanes past the block load m and their
  * terms are zeroed, so none is counted and the pairs add what the loop adds
  * of a row padded with -inf (a lone vector: what a pair with a zero one
@@ -296,7 +296,7 @@ static FSS_INLINE void FSS_FN(sumexp_masked_step)(const T *x, int64_t left, T m,
                                                     T *e_out, FSS_FN(lane_sum) *a0, V *c, const int check,
                                                     const int how, const int nv)
 {
-    V e[FSS_EXP_MAXN];
+    V e[FSS_EXP_STEP];
     FSS_FN(load_masked)(x, left, m, e, nv);
     FSS_FN(term_exps)(e, nv, p, check, how);
     FSS_FN(store_masked)(e_out, left, e, nv);
@@ -340,13 +340,13 @@ static FSS_INLINE double FSS_FN(sumexp_c_loop)(const T *x, int64_t n, T m, const
         const int64_t block_end = n - i > FSS_SUM_BLOCK ? i + FSS_SUM_BLOCK : n;
         FSS_FN(lane_sum) a0 = FSS_FN(lane_sum_start)();
         V c = VOP(set1)(0);
-        /* four vectors a step (FSS_EXP_MAXN), the terms added by pairs as
+        /* four vectors a step (FSS_EXP_STEP), the terms added by pairs as
          * the block's last step below adds them, so the same bits. Written
          * out for four: GCC's register allocation of this loop on AVX2's 16
          * registers is that sensitive (other orders of the same operations
          * measured 8-20% slower on Zen 1; this one 6% faster than a loop of
          * pairs in float, 11% in double) */
-        for (; FSS_EXP_MAXN == 4 && i + 4 * W <= block_end; i += 4 * W) {
+        for (; FSS_EXP_STEP == 4 && i + 4 * W <= block_end; i += 4 * W) {
             FSS_FN(prefetch_rows)(pa, pb, i);
             FSS_FN(prefetch_rows)(pa, pb, i + 2 * W);
             V e[4];
@@ -361,6 +361,26 @@ static FSS_INLINE double FSS_FN(sumexp_c_loop)(const T *x, int64_t n, T m, const
             FSS_FN(lane_sum_add)(&a0, VOP(add)(e[0], e[1]));
             FSS_FN(lane_sum_add)(&a0, VOP(add)(e[2], e[3]));
         }
+        /* the same for a wider FSS_EXP_STEP (AVX-512), the pairs in the same
+         * order, so the same bits */
+        for (; FSS_EXP_STEP > 4 && i + FSS_EXP_STEP * W <= block_end; i += FSS_EXP_STEP * W) {
+            for (int j = 0; j < FSS_EXP_STEP; j += 2)
+                FSS_FN(prefetch_rows)(pa, pb, i + j * W);
+            V e[FSS_EXP_STEP];
+            for (int j = 0; j < FSS_EXP_STEP; ++j)
+                e[j] = VOP(loadu)(x + i + j * W);
+            FSS_FN(term_exps)(e, FSS_EXP_STEP, p, check, how);
+            for (int j = 0; e_out && j < FSS_EXP_STEP; ++j)
+                VOP(storeu)(e_out + i + j * W, e[j]);
+            V hi = e[0];
+            for (int j = 1; j < FSS_EXP_STEP; ++j)
+                hi = VOP(max)(hi, e[j]);
+            if (FSS_FN(any_top)(hi, p->top))
+                for (int j = 0; j < FSS_EXP_STEP; ++j)
+                    e[j] = FSS_FN(count_top)(e[j], p->top, &c);
+            for (int j = 0; j < FSS_EXP_STEP; j += 2)
+                FSS_FN(lane_sum_add)(&a0, VOP(add)(e[j], e[j + 1]));
+        }
 #if FSS_MASKED_TAIL
         if (i < block_end) {
             const int64_t left = block_end - i;
@@ -372,8 +392,10 @@ static FSS_INLINE double FSS_FN(sumexp_c_loop)(const T *x, int64_t n, T m, const
                 FSS_FN(sumexp_masked_step)(x + i, left, m, p, eo, &a0, &c, check, how, 1);
             else if (left <= 2 * W)
                 FSS_FN(sumexp_masked_step)(x + i, left, m, p, eo, &a0, &c, check, how, 2);
+            else if (FSS_EXP_STEP > 4 && left <= 4 * W)
+                FSS_FN(sumexp_masked_step)(x + i, left, m, p, eo, &a0, &c, check, how, 4);
             else
-                FSS_FN(sumexp_masked_step)(x + i, left, m, p, eo, &a0, &c, check, how, FSS_EXP_MAXN);
+                FSS_FN(sumexp_masked_step)(x + i, left, m, p, eo, &a0, &c, check, how, FSS_EXP_STEP);
             i = block_end;
         }
 #else
@@ -386,7 +408,7 @@ static FSS_INLINE double FSS_FN(sumexp_c_loop)(const T *x, int64_t n, T m, const
             FSS_FN(prefetch_rows)(pa, pb, i);
             if (left > 2 * W)
                 FSS_FN(prefetch_rows)(pa, pb, i + 2 * W);
-            V e[FSS_EXP_MAXN];
+            V e[FSS_EXP_STEP];
             const int nv = FSS_FN(load_last)(x + i, left, m, e);
             FSS_FN(term_exps)(e, nv, p, check, how);
             if (e_out)

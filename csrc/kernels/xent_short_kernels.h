@@ -100,7 +100,7 @@ static void FSS_FN(rows_sumexp_c)(int k, const T *const *x, int64_t n, const T *
 #else
         /* one or two vectors, the last padded with m (see row_sumexp_c);
          * how passed as a constant, as each call inlines its own steps */
-        V e[FSS_EXP_MAXN];
+        V e[FSS_EXP_STEP];
         const int nv = FSS_FN(load_last)(x[r], n, m[r], e);
         if (how == FSS_SUB_NONE)
             FSS_FN(term_exps)(e, nv, &p, 1, FSS_SUB_NONE);
