@@ -21,6 +21,18 @@
  * (1.10 with two groups of four one after the other; kernel harness). */
 #define VF_EXP_MAXN 8
 
+/* The longest float rows for the short-row lane kernels (short_row_kernels.h,
+ * where the other flavours' limits and their reasons are): sixteen rows a
+ * step, each at least 16 elements, leave the general path, with its masked
+ * tails, ahead sooner than on AVX2. Zen 5, ns a row, lane kernel against the
+ * general path: softmax 26 / 32 at 32 elements, 38 / 32 at 48; log_softmax
+ * 39 / 44 at 48, 52 / 46 at 64; logsumexp 34 / 41 at 64. Double rows (eight
+ * lanes) keep the common limits. */
+#define FSS_SHORT_CLAMP(n) ((n) < 32 ? 32 : (n) > 64 ? 64 : (n))
+#define FSS_SHORT_MAX(w) ((w) == 16 ? 32 : FSS_SHORT_CLAMP(7 * (w)))
+#define FSS_SHORT_MAX_LSM(w) ((w) == 16 ? 48 : FSS_SHORT_CLAMP(8 * (w)))
+#define FSS_SHORT_MAX_LSE(w) FSS_SHORT_CLAMP(12 * (w))
+
 static inline __mmask16 fss_avx512_mask16(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n < 0 ? 0 : n)) - 1u); }
 static inline __mmask8 fss_avx512_mask8(int64_t n) { return n >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (n < 0 ? 0 : n)) - 1u); }
 
