@@ -1,7 +1,7 @@
 """float32 softmax of rows too long for the cache, taken in chunks.
 
 A row of at least 16 * 8192 elements (csrc/driver/softmax_driver_body.h,
-FSS_CHUNKED_MIN) is computed chunk by chunk: each chunk's terms against its own
+FSS_LONG_ROW) is computed chunk by chunk: each chunk's terms against its own
 maximum, without rounding x - m_c (row_sumexp_c's terms), then every chunk
 scaled by a double factor. So these rows meet the bare softmax bound with no
 shift allowance, give the same bits at every thread count (split_rows takes

@@ -111,8 +111,16 @@ static const T *DFN(map_pages)(const T *x, T *y, int64_t n)
     return y;
 }
 
+#ifndef FSS_LONG_ROW
+/* Rows of at least this many elements and their outputs do not both stay in
+ * L2: softmax takes float ones in chunks (softmax_chunked), log_softmax
+ * writes its output with non-temporal stores and does not prefetch it
+ * (row_sums, row_result) */
+#define FSS_LONG_ROW ((int64_t)131072)
+#endif
+
 #if FSS_DRIVER_F32
-/* Softmax of a float row of at least FSS_CHUNKED_MIN elements, in chunks of
+/* Softmax of a float row of at least FSS_LONG_ROW elements, in chunks of
  * FSS_CHUNK: each chunk's maximum m_c, then its exponentials exp(x - m_c)
  * and their sum s_c while the chunk is still in cache (the next chunk
  * prefetched meanwhile), then every chunk scaled by exp(m_c - M) / S, S the
@@ -128,13 +136,12 @@ static const T *DFN(map_pages)(const T *x, T *y, int64_t n)
  * throughout) without reading x again, so y may be x. Float only: a double
  * row's factor would carry exp's own rounding into every output. */
 #define FSS_CHUNK 8192
-#define FSS_CHUNKED_MIN (16 * FSS_CHUNK)
 #define FSS_CHUNKS_MAX 4096
 
 /* Whether softmax takes a row of n elements in chunks */
 static int DFN(chunked)(fss_op op, int64_t n)
 {
-    return op == FSS_SOFTMAX && n >= FSS_CHUNKED_MIN && (n + FSS_CHUNK - 1) / FSS_CHUNK <= FSS_CHUNKS_MAX;
+    return op == FSS_SOFTMAX && n >= FSS_LONG_ROW && (n + FSS_CHUNK - 1) / FSS_CHUNK <= FSS_CHUNKS_MAX;
 }
 
 static int64_t DFN(chunk_len)(int64_t n, int64_t c) { return n - c * FSS_CHUNK < FSS_CHUNK ? n - c * FSS_CHUNK : FSS_CHUNK; }
@@ -206,11 +213,6 @@ static void DFN(softmax_chunked)(const fss_isa_kernels *isa, const T *x, int64_t
 }
 #endif
 
-/* log_softmax rows of at least this many elements write their output with
- * non-temporal stores (row_logsub_stream) and do not prefetch it during
- * their sums: a row this long and its output do not both stay in L2. */
-#define FSS_LOGSUB_STREAM_MIN ((int64_t)131072)
-
 /* A log_softmax or logsumexp row's state between its sums and its result */
 typedef struct {
     T m;         /* the maximum (NaN once the row is found not finite) */
@@ -231,7 +233,7 @@ static DFN(sums) DFN(row_sums)(const KSET *k, fss_op op, const T *x, int64_t n, 
     s.finite = isfinite(s.m);
     if (s.finite) {
         double count = 0.0, unit;
-        const T *yp = op == FSS_LOG_SOFTMAX && n < FSS_LOGSUB_STREAM_MIN ? DFN(map_pages)(x, y, n) : NULL;
+        const T *yp = op == FSS_LOG_SOFTMAX && n < FSS_LONG_ROW ? DFN(map_pages)(x, y, n) : NULL;
         s.rest = k->row_sumexp_c(x, n, s.m, lo, NULL, &count, xn, yp, &unit);
         if (isnan(s.rest))
             s.finite = 0, s.m = (T)NAN;
@@ -253,7 +255,7 @@ static void DFN(row_result)(const fss_isa_kernels *isa, fss_op op, const T *x, i
         else
             *y = me;
     } else if (op == FSS_LOG_SOFTMAX) {
-        (n < FSS_LOGSUB_STREAM_MIN ? k->row_logsub : k->row_logsub_stream)(x, n, s->m, (T)L, y);
+        (n < FSS_LONG_ROW ? k->row_logsub : k->row_logsub_stream)(x, n, s->m, (T)L, y);
     } else {
         *y = DFN(lse_of)(isa, x, n, 1, s->m, s->rest, L);
     }
@@ -523,7 +525,7 @@ static void DFN(split_rows)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh
                     k->row_scale(y + b, len, hi, lo);
             } else if (op == FSS_LOG_SOFTMAX) {
                 if (len > 0)
-                    (n < FSS_LOGSUB_STREAM_MIN ? k->row_logsub : k->row_logsub_stream)(
+                    (n < FSS_LONG_ROW ? k->row_logsub : k->row_logsub_stream)(
                         x + b, len, m, (T)DFN(log1p_rest)(isa, rest), y + b);
             } else if (t == 0) {
                 *y = DFN(lse_of)(isa, x, n, 1, m, rest, DFN(log1p_rest)(isa, rest));

@@ -173,7 +173,6 @@ static FSS_INLINE void FSS_FN(store_last)(T *y, int64_t left, const V *e)
     }
 }
 
-
 /* two vectors of terms into expsum_loop's accumulators */
 #if FSS_SUM_PAIRS
 #define EXPSUM_ADD_PAIR(e0, e1) (a0 = ACC(add)(a0, VOP(add)((e0), (e1))))
@@ -231,14 +230,16 @@ static FSS_INLINE double FSS_FN(expsum_loop)(const T *x, int64_t n, T m, T *e_ou
                 EXPSUM_ADD_PAIR(e[j], e[j + 1]);
         }
         int64_t pad = 0;
-        const T pad_value = FSS_SUM_PAIRS ? m : -(T)INFINITY;
 #if FSS_MASKED_TAIL
         /* the block's last elements as one more step of the loop above, of
-         * two vectors or four, masked: past the block the loads take m (the
-         * exponential's common path) and the terms are zeroed, so the pairs
-         * add what the loop would add of a row padded with -inf. A tail of
-         * three vectors through the code below cost a row of 1072 floats 20%
-         * of row_expsum's time on Zen 5 (AVX-512), this way 4%. */
+         * two, four or FSS_EXP_STEP vectors, masked: past the block the loads
+         * take m (the exponential's common path) and the terms are zeroed, so
+         * the pairs add what the loop would add of a row padded with -inf. A
+         * tail of three vectors through the code below cost a row of 1072
+         * floats 20% of row_expsum's time on Zen 5 (AVX-512), this way 4%.
+         * Each branch written out with its count a constant: one helper for
+         * the three, its count a variable, made rows of 100 floats 20 -> 24
+         * ns (kernel harness). */
         if (i < block_end) {
             const int64_t left = block_end - i;
             FSS_FN(prefetch_rows)(pa, pb, i);
@@ -271,8 +272,8 @@ static FSS_INLINE double FSS_FN(expsum_loop)(const T *x, int64_t n, T m, T *e_ou
             }
             i = block_end;
         }
-        (void)pad_value;
 #else
+        const T pad_value = FSS_SUM_PAIRS ? m : -(T)INFINITY;
         if (i < block_end) {
             /* the block's last one to four vectors, their exponentials
              * interleaved (as in sumexp_c_loop); a pair of whole vectors
