@@ -117,6 +117,11 @@ static const T *DFN(map_pages)(const T *x, T *y, int64_t n)
  * writes its output with non-temporal stores and does not prefetch it
  * (row_sums, row_result) */
 #define FSS_LONG_ROW ((int64_t)131072)
+/* log_softmax streams its output too where the whole output is at least
+ * this large (bytes), so could not stay in cache anyway: Zen 5, kernel
+ * harness, (256, 32000) float32 2.04 -> 1.65 ms; at (1024, 1000), 4 MiB,
+ * streaming measured the same as prefetching the output */
+#define FSS_STREAM_BYTES ((int64_t)8 << 20)
 #endif
 
 #if FSS_DRIVER_F32
@@ -222,8 +227,10 @@ typedef struct {
 
 /* The first half of a log_softmax or logsumexp row: the maximum, and the
  * terms' sum with the maximum's own counted, not summed, so log1p(rest)
- * keeps the relative precision an output near 0 needs. xn: as below. */
-static DFN(sums) DFN(row_sums)(const KSET *k, fss_op op, const T *x, int64_t n, T *y, const T *xn)
+ * keeps the relative precision an output near 0 needs. xn: as below;
+ * stream: log_softmax's output goes out with non-temporal stores
+ * (row_result), so it is not prefetched here (FSS_LONG_ROW). */
+static DFN(sums) DFN(row_sums)(const KSET *k, fss_op op, const T *x, int64_t n, T *y, const T *xn, int stream)
 {
     /* the row's minimum lets the compensated loops skip their range tests */
     T lo = -(T)INFINITY;
@@ -233,7 +240,7 @@ static DFN(sums) DFN(row_sums)(const KSET *k, fss_op op, const T *x, int64_t n, 
     s.finite = isfinite(s.m);
     if (s.finite) {
         double count = 0.0, unit;
-        const T *yp = op == FSS_LOG_SOFTMAX && n < FSS_LONG_ROW ? DFN(map_pages)(x, y, n) : NULL;
+        const T *yp = op == FSS_LOG_SOFTMAX && !stream ? DFN(map_pages)(x, y, n) : NULL;
         s.rest = k->row_sumexp_c(x, n, s.m, lo, NULL, &count, xn, yp, &unit);
         if (isnan(s.rest))
             s.finite = 0, s.m = (T)NAN;
@@ -245,7 +252,7 @@ static DFN(sums) DFN(row_sums)(const KSET *k, fss_op op, const T *x, int64_t n, 
 
 /* The second half, L = log1p(s->rest) for a finite row */
 static void DFN(row_result)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, T *y, const DFN(sums) *s,
-                            double L)
+                            double L, int stream)
 {
     const KSET *k = &isa->TS;
     if (!s->finite) {
@@ -255,7 +262,7 @@ static void DFN(row_result)(const fss_isa_kernels *isa, fss_op op, const T *x, i
         else
             *y = me;
     } else if (op == FSS_LOG_SOFTMAX) {
-        (n < FSS_LONG_ROW ? k->row_logsub : k->row_logsub_stream)(x, n, s->m, (T)L, y);
+        (stream ? k->row_logsub_stream : k->row_logsub)(x, n, s->m, (T)L, y);
     } else {
         *y = DFN(lse_of)(isa, x, n, 1, s->m, s->rest, L);
     }
@@ -264,12 +271,13 @@ static void DFN(row_result)(const fss_isa_kernels *isa, fss_op op, const T *x, i
 /* A row through the general kernels (any length). xn (may be NULL): the
  * next row's input in a loop over rows, prefetched during this row's
  * exponentials (not the next row's output: see prefetch_rows). */
-static void DFN(row_general)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, T *y, const T *xn)
+static void DFN(row_general)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, T *y, const T *xn,
+                             int stream)
 {
     const KSET *k = &isa->TS;
     if (op != FSS_SOFTMAX) {
-        const DFN(sums) s = DFN(row_sums)(k, op, x, n, y, xn);
-        DFN(row_result)(isa, op, x, n, y, &s, s.finite ? DFN(log1p_rest)(isa, s.rest) : 0.0);
+        const DFN(sums) s = DFN(row_sums)(k, op, x, n, y, xn, stream);
+        DFN(row_result)(isa, op, x, n, y, &s, s.finite ? DFN(log1p_rest)(isa, s.rest) : 0.0, stream);
         return;
     }
 #if FSS_DRIVER_F32
@@ -296,7 +304,7 @@ static void DFN(row_as)(const fss_isa_kernels *isa, fss_op op, const T *x, int64
     const KSET *k = &isa->TS;
     if (n_plan <= k->short_max[op] && k->row_short(op, x, n, y))
         return;
-    DFN(row_general)(isa, op, x, n, y, NULL);
+    DFN(row_general)(isa, op, x, n, y, NULL, n >= FSS_LONG_ROW);
 }
 
 /* nb (at most short_rows) short rows of n elements through the short-row
@@ -308,7 +316,7 @@ static void DFN(short_group)(const fss_isa_kernels *k, fss_op op, const T *const
     const int done = k->TS.rows_short(op, xr, yr, n, nb);
     for (int j = 0; j < nb; ++j)
         if (!(done & (1 << j)))
-            DFN(row_general)(k, op, xr[j], n, yr[j], NULL);
+            DFN(row_general)(k, op, xr[j], n, yr[j], NULL, n >= FSS_LONG_ROW);
 }
 
 /* Rows r0..r1 of the (outer x inner) rows, walked with a running
@@ -321,6 +329,7 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
     const T *xb = (const T *)X.data;
     T *yb = (T *)Y.data;
     int64_t o = r0 / ni, i = r0 % ni;
+    const int stream = sh.n_red >= FSS_LONG_ROW || rows * sh.n_red * (int64_t)sizeof(T) >= FSS_STREAM_BYTES;
     if (sh.n_red <= k->TS.short_max[op]) {
         /* short rows, a vector's width of rows at a time; a row the short
          * kernel declines goes to the general kernels (as DFN(row) would) */
@@ -355,12 +364,12 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
                 if (++i == ni)
                     i = 0, ++o;
                 const T *xn = r + 1 == rows ? NULL : xb + o * X.s_outer + i * X.s_inner;
-                sg[g] = DFN(row_sums)(&k->TS, op, xg[g], sh.n_red, yg[g], xn);
+                sg[g] = DFN(row_sums)(&k->TS, op, xg[g], sh.n_red, yg[g], xn, stream);
                 rests[g] = sg[g].finite ? sg[g].rest : 0.0;
             }
             k->TS.log1p_rows(rests, g, logs);
             for (int j = 0; j < g; ++j)
-                DFN(row_result)(k, op, xg[j], sh.n_red, yg[j], &sg[j], logs[j]);
+                DFN(row_result)(k, op, xg[j], sh.n_red, yg[j], &sg[j], logs[j], stream);
         }
         return;
     }
@@ -371,7 +380,7 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
             i = 0, ++o;
         const int last = r + 1 == rows;
         const T *xn = last ? NULL : xb + o * X.s_outer + i * X.s_inner;
-        DFN(row_general)(k, op, x, sh.n_red, y, xn);
+        DFN(row_general)(k, op, x, sh.n_red, y, xn, stream);
     }
 }
 
@@ -673,7 +682,7 @@ static int DFN(gather)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_v
                 /* a contiguous next input row is prefetched meanwhile, as DFN(rows_range) does */
                 const int64_t o = (r0 + 1) / ni, i = (r0 + 1) % ni;
                 const T *xn = X.s_red == 1 && r0 + 1 < rows ? xb + o * X.s_outer + i * X.s_inner : NULL;
-                DFN(row_general)(k, op, xr[0], n, yr[0], xn);
+                DFN(row_general)(k, op, xr[0], n, yr[0], xn, n >= FSS_LONG_ROW);
             }
             for (int j = 0; !y_direct && j < nb; ++j)
                 for (int64_t c = 0; c < n; ++c)
