@@ -286,6 +286,10 @@ static void DFN(row_general)(const fss_isa_kernels *isa, fss_op op, const T *x, 
         return;
     }
 #endif
+    /* (for outputs beyond the cache, the sum without storing the terms and
+     * then the terms again, scaled and streamed out, the same bits, measured
+     * 3-6% slower on Zen 5 at one thread, (256, 32000) float32, and no
+     * faster at two) */
     const T m = k->row_max(x, n);
     const double rest = isfinite(m) ? k->row_expsum(x, n, m, -(T)INFINITY, y, xn, NULL) : NAN;
     if (isnan(rest)) { /* scipy: NaN for every non-finite row */
