@@ -1,14 +1,14 @@
-"""Short rows (softmax and log_softmax up to 7W elements, logsumexp up to 12W, each
-limit within [32, 64]): the row walker computes them a vector's width of rows at a
-time, one row per lane (kernels/short_row_kernels.h), and a single row (a 1-D call,
-a causal prefix, a gathered row) in its own vectors.
-Both must give the same bits, whatever the other rows of a block hold, and
-rows the block declines (non-finite, cancelling logsumexp) must come out as
-they would alone. Every ISA the machine runs; lengths up to 65 cover the limits of
-every flavour (scalar 32; AVX2 float 56 / 64 / 64 for softmax / log_softmax /
-logsumexp, double 32 / 32 / 48; AVX-512 64 and 56 / 64 / 64), with blocks of rows
-transposed in registers (lengths that are multiples of W) and the element-by-element
-tail.
+"""Short rows (the lane kernel's lengths, kernels/isa/vec_avx512.h and
+kernels/short_row_kernels.h: scalar 32; AVX2 float 56 / 64 / 64 for softmax /
+log_softmax / logsumexp, double 32 / 32 / 48; AVX-512 float 128 / 128 / 192,
+double 64 / 96 / 128): the row walker computes them a vector's width of rows at
+a time, one row per lane, and a single row (a 1-D call, a group of a few rows,
+a causal prefix, a gathered row) in its own vectors (row_short). Both must
+give the same bits, whatever the other rows of a block hold, and rows the block
+declines (non-finite, cancelling logsumexp) must come out as they would alone.
+Every ISA the machine runs; lengths up to 65 one by one, then the tails around
+each multiple of 16 up to 193, cover the limits of every flavour, with blocks of
+rows transposed in registers (whole vectors of elements) and the partial tail.
 """
 
 import numpy as np
@@ -19,6 +19,12 @@ import fastsoftmax as fs
 
 FUNCS = ("softmax", "log_softmax", "logsumexp")
 ROW_COUNTS = (1, 2, 3, 5, 8, 9, 16, 17, 35)
+# groups of up to half a vector of rows (8 float, 4 double on AVX-512) take them
+# one by one, larger ones in lanes
+LONG_ROW_COUNTS = (1, 4, 7, 16, 19)
+LENGTHS = tuple(range(1, 66)) + tuple(
+    n for m in range(80, 208, 16) for n in (m - 1, m, m + 1)
+)
 
 
 def _one_by_one(func, x):
@@ -36,8 +42,8 @@ def _spread_rows(rng, rows, n, dtype):
 @pytest.mark.parametrize("name", FUNCS)
 def test_block_equals_row_by_row(name, dtype, isa, rng):
     func = getattr(fs, name)
-    for n in range(1, 66):
-        for rows in ROW_COUNTS:
+    for n in LENGTHS:
+        for rows in ROW_COUNTS if n <= 65 else LONG_ROW_COUNTS:
             x = _spread_rows(rng, rows, n, dtype)
             got = func(x, axis=-1, num_threads=1)
             np.testing.assert_array_equal(
@@ -52,7 +58,7 @@ def test_declined_rows_among_finite_ones(name, dtype, isa, rng):
     """Rows with NaN, +inf, all -inf, some -inf, and logsumexp rows that
     cancel (log(2 * exp(-log 2)) = 0) sit in blocks with ordinary rows."""
     func = getattr(fs, name)
-    for n in (2, 3, 8, 10, 16, 17, 24, 32, 33):
+    for n in (2, 3, 8, 10, 16, 17, 24, 32, 33, 64, 100, 128, 129, 192, 193):
         x = (rng.standard_normal((19, n)) * 3).astype(dtype)
         x[1, 0] = np.nan
         x[4, n - 1] = np.inf

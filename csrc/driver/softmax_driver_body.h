@@ -289,7 +289,9 @@ static void DFN(row_general)(const fss_isa_kernels *isa, fss_op op, const T *x, 
     /* (for outputs beyond the cache, the sum without storing the terms and
      * then the terms again, scaled and streamed out, the same bits, measured
      * 3-6% slower on Zen 5 at one thread, (256, 32000) float32, and no
-     * faster at two) */
+     * faster at two; the terms into a scratch row that stays in L2 and then
+     * scaled and streamed out measured the same as this at one and two
+     * threads, (256, 32000) and (64, 65536)) */
     const T m = k->row_max(x, n);
     const double rest = isfinite(m) ? k->row_expsum(x, n, m, -(T)INFINITY, y, xn, NULL) : NAN;
     if (isnan(rest)) { /* scipy: NaN for every non-finite row */
@@ -311,12 +313,24 @@ static void DFN(row_as)(const fss_isa_kernels *isa, fss_op op, const T *x, int64
     DFN(row_general)(isa, op, x, n, y, NULL, n >= FSS_LONG_ROW);
 }
 
+/* Whether a group of nb short rows takes them one by one (row_short, the
+ * same bits) rather than in lanes: a block costs about the same whatever
+ * lanes it fills. Zen 5, AVX-512, log_softmax of k rows: one by one ahead up
+ * to 5-8 float rows (16 lanes) of 16-128 elements and 3-4 double rows (8
+ * lanes) of 16-96; a 1-D row of 64 floats 680 -> 290 ns a call. */
+static int DFN(short_alone)(int nb, int lanes) { return 2 * nb <= lanes; }
+
 /* nb (at most short_rows) short rows of n elements through the short-row
  * kernel, one row per lane; a row it declines goes to the general kernels
  * (as DFN(row) would) */
 static void DFN(short_group)(const fss_isa_kernels *k, fss_op op, const T *const *xr, T *const *yr, int64_t n,
                              int nb)
 {
+    if (DFN(short_alone)(nb, k->TS.short_rows)) {
+        for (int j = 0; j < nb; ++j)
+            DFN(row)(k, op, xr[j], n, yr[j]);
+        return;
+    }
     const int done = k->TS.rows_short(op, xr, yr, n, nb);
     for (int j = 0; j < nb; ++j)
         if (!(done & (1 << j)))
@@ -715,8 +729,8 @@ static int DFN(gather)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_v
  * built in a working copy: the output row when it is contiguous (its tail
  * is overwritten afterwards; it may be x itself, in place), else buf (n
  * elements). The kernel plan (short-row kernel or not) is that of a row of
- * n elements; the short-row kernel sums in element order, so its prefix
- * needs no padding at all. tests/test_causal.py checks the equality under
+ * n elements; the short-row kernel sums by position (short_combine), so
+ * its prefix needs no padding at all. tests/test_causal.py checks the equality under
  * every ISA. */
 static void DFN(causal_row)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t xs, int64_t n, int64_t nk,
                             T temperature, T *y, int64_t ys, T *buf)

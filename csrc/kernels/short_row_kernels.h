@@ -42,21 +42,39 @@
 #endif
 
 /* buf[i][j] = xr[j][i] for i < n, lanes j >= k zero: blocks of W elements
- * of a full block of rows transposed in registers where the ISA can, the
- * rest (the last n % W elements: masked loads measured slower) one by one */
+ * transposed in registers where the ISA can, the rest (the last n % W
+ * elements) one by one, or where masks are cheap (FSS_MASKED_TAIL) as one
+ * more block of masked loads (on AVX2 masked loads measured slower; on Zen
+ * 5 the scalar moves of 8 elements took log_softmax of rows of 24 longer
+ * than of rows of 32). A block of k < W rows is transposed too (as many
+ * moves as a whole one: 12 rows one by one took longer than 16 in lanes). */
 static inline void FSS_FN(short_gather)(T buf[][W], const T *const *xr, int64_t n, int k)
 {
     int64_t i0 = 0;
 #if FSS_TRANSPOSE
-    if (k == W)
-        for (; i0 + W <= n; i0 += W) {
-            V v[W];
+    for (; i0 + W <= n; i0 += W) {
+        V v[W];
+        if (k == W) /* (spelt out: the common case, as fast as it can be) */
             for (int j = 0; j < W; ++j)
                 v[j] = VOP(loadu)(xr[j] + i0);
-            VOP(transpose)(v);
+        else
             for (int j = 0; j < W; ++j)
-                VOP(storeu)(buf[i0 + j], v[j]);
-        }
+                v[j] = j < k ? VOP(loadu)(xr[j] + i0) : VOP(set1)(0);
+        VOP(transpose)(v);
+        for (int j = 0; j < W; ++j)
+            VOP(storeu)(buf[i0 + j], v[j]);
+    }
+#if FSS_MASKED_TAIL
+    if (i0 < n) {
+        V v[W];
+        for (int j = 0; j < W; ++j)
+            v[j] = j < k ? VOP(load_part)(xr[j] + i0, n - i0, 0) : VOP(set1)(0);
+        VOP(transpose)(v);
+        for (int j = 0; j < n - i0; ++j)
+            VOP(storeu)(buf[i0 + j], v[j]);
+        return;
+    }
+#endif
 #endif
     for (int64_t i = i0; i < n; ++i)
         for (int j = 0; j < W; ++j)
@@ -64,21 +82,36 @@ static inline void FSS_FN(short_gather)(T buf[][W], const T *const *xr, int64_t 
 }
 
 /* yr[j][i] = buf[i][j] for the rows j whose bit is set in ok (as
- * short_gather: W elements at a time in registers when all W rows are
- * written) */
+ * short_gather: W elements at a time in registers) */
 static inline void FSS_FN(short_scatter)(T buf[][W], T *const *yr, int64_t n, int k, int ok)
 {
     int64_t i0 = 0;
 #if FSS_TRANSPOSE
-    if (k == W && ok == (1 << W) - 1)
-        for (; i0 + W <= n; i0 += W) {
-            V v[W];
-            for (int j = 0; j < W; ++j)
-                v[j] = VOP(loadu)(buf[i0 + j]);
-            VOP(transpose)(v);
+    for (; i0 + W <= n; i0 += W) {
+        V v[W];
+        for (int j = 0; j < W; ++j)
+            v[j] = VOP(loadu)(buf[i0 + j]);
+        VOP(transpose)(v);
+        if (k == W && ok == (1 << W) - 1)
             for (int j = 0; j < W; ++j)
                 VOP(storeu)(yr[j] + i0, v[j]);
-        }
+        else
+            for (int j = 0; j < k; ++j)
+                if (ok & (1 << j))
+                    VOP(storeu)(yr[j] + i0, v[j]);
+    }
+#if FSS_MASKED_TAIL
+    if (i0 < n) {
+        V v[W];
+        for (int j = 0; j < W; ++j)
+            v[j] = j < n - i0 ? VOP(loadu)(buf[i0 + j]) : VOP(set1)(0);
+        VOP(transpose)(v);
+        for (int j = 0; j < k; ++j)
+            if (ok & (1 << j))
+                VOP(store_part)(yr[j] + i0, v[j], n - i0);
+        return;
+    }
+#endif
 #endif
     for (int j = 0; j < k; ++j)
         if (ok & (1 << j))
@@ -93,6 +126,55 @@ static inline void FSS_FN(log1p_lanes)(const double *r, double *l)
 {
     for (int j = 0; j < W; j += VD_W)
         vd_storeu(l + j, vd_log1p_nonneg(vd_loadu(r + j)));
+}
+
+/* A row's terms are summed in FSS_SHORT_SUMS accumulators, element i in
+ * accumulator i % FSS_SHORT_SUMS, then combined (short_combine): the order
+ * is fixed by position alone, and a single row (row_short) runs four
+ * independent chains instead of one. Summed in element order, row_short took
+ * a row of 128 floats about 100 ns, most of it the one chain of adds. */
+#define FSS_SHORT_SUMS 4
+_Static_assert(FSS_EXP_STEP % FSS_SHORT_SUMS == 0, "a step's element rows keep their accumulators");
+
+/* The row's sum from its accumulators: v[q] their sums (for the
+ * compensated double lanes a - 1, exact, and c[q] their compensations),
+ * the compensated ones added with TwoSum so the combination keeps them */
+static inline double FSS_FN(short_combine)(const double *v, const double *c)
+{
+#if FSS_SUM_PAIRS
+    (void)c;
+    return (v[0] + v[1]) + (v[2] + v[3]);
+#else
+    double s = v[0], e = c[0];
+    for (int q = 1; q < FSS_SHORT_SUMS; ++q) {
+        const double t = s + v[q], b = t - s;
+        e += ((s - (t - b)) + (v[q] - b)) + c[q];
+        s = t;
+    }
+    return s + e;
+#endif
+}
+
+/* rest[j] = lane j's sum over the accumulators acc (short_combine) */
+static inline void FSS_FN(short_sums_store)(double *rest, const FSS_FN(lane_sum) *acc)
+{
+    double v[FSS_SHORT_SUMS][W], c[FSS_SHORT_SUMS][W];
+    for (int q = 0; q < FSS_SHORT_SUMS; ++q) {
+#if FSS_SUM_PAIRS
+        ACC(store)(v[q], acc[q].a);
+        for (int j = 0; j < W; ++j)
+            c[q][j] = 0.0;
+#else
+        VOP(storeu)(v[q], VOP(sub)(acc[q].a, VOP(set1)(1)));
+        VOP(storeu)(c[q], acc[q].c);
+#endif
+    }
+    for (int j = 0; j < W; ++j) {
+        double vj[FSS_SHORT_SUMS], cj[FSS_SHORT_SUMS];
+        for (int q = 0; q < FSS_SHORT_SUMS; ++q)
+            vj[q] = v[q][j], cj[q] = c[q][j];
+        rest[j] = FSS_FN(short_combine)(vj, cj);
+    }
 }
 
 /* k <= W rows x[j] -> y[j] of n <= FSS_SHORT_MAX_LSE(W) elements each (op as
@@ -116,9 +198,18 @@ static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t 
     double rest[W], cnt[W];
     /* lanes past k hold zeros: finite, and their results are never stored */
     FSS_FN(short_gather)(buf, xr, n, k);
-    V vm = VOP(set1)(-(T)INFINITY);
-    for (int64_t i = 0; i < n; ++i)
-        vm = VOP(max)(vm, VOP(loadu)(buf[i]));
+    /* four chains of maxima, not one (a NaN may or may not show in the
+     * maximum either way; it shows in the sum, and the row is declined) */
+    V m4[4];
+    for (int q = 0; q < 4; ++q)
+        m4[q] = VOP(set1)(-(T)INFINITY);
+    int64_t i4 = 0;
+    for (; i4 + 4 <= n; i4 += 4)
+        for (int q = 0; q < 4; ++q)
+            m4[q] = VOP(max)(m4[q], VOP(loadu)(buf[i4 + q]));
+    for (; i4 < n; ++i4)
+        m4[0] = VOP(max)(m4[0], VOP(loadu)(buf[i4]));
+    V vm = VOP(max)(VOP(max)(m4[0], m4[1]), VOP(max)(m4[2], m4[3]));
     /* a row that is not finite takes the general path; its lane computes on
      * a stand-in maximum of 0 and is discarded */
     VOP(storeu)(mv, vm);
@@ -134,11 +225,13 @@ static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t 
         nmv[j] = -mv[j];
     vm = VOP(loadu)(mv);
     const V vnm = VOP(loadu)(nmv);
-    FSS_FN(lane_sum) acc = FSS_FN(lane_sum_start)();
+    FSS_FN(lane_sum) acc[FSS_SHORT_SUMS];
+    for (int q = 0; q < FSS_SHORT_SUMS; ++q)
+        acc[q] = FSS_FN(lane_sum_start)();
     V c = VOP(set1)(0);
     /* FSS_EXP_STEP element rows at a time (past n: the maximum, discarded),
-     * their exponentials interleaved (exp_poly.h); added to the sums one
-     * after the other, in element order */
+     * their exponentials interleaved (exp_poly.h); each added to its
+     * accumulator (FSS_SHORT_SUMS) */
     for (int64_t i = 0; i < n; i += FSS_EXP_STEP) {
         const int nj = n - i < FSS_EXP_STEP ? (int)(n - i) : FSS_EXP_STEP;
         V x0[FSS_EXP_STEP], e0[FSS_EXP_STEP];
@@ -152,9 +245,9 @@ static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t 
         for (int j = 0; op == 0 && j < nj; ++j)
             VOP(storeu)(buf[i + j], e0[j]);
         for (int j = 0; j < nj; ++j)
-            FSS_FN(lane_sum_add)(&acc, FSS_FN(count_ones)(e0[j], &c));
+            FSS_FN(lane_sum_add)(&acc[j % FSS_SHORT_SUMS], FSS_FN(count_ones)(e0[j], &c));
     }
-    FSS_FN(lane_sum_store)(rest, acc);
+    FSS_FN(short_sums_store)(rest, acc);
     {
         T cv[W];
         VOP(storeu)(cv, c);
@@ -226,28 +319,33 @@ static int FSS_FN(row_short)(int op, const T *x, int64_t n, T *y)
         const V xi = n - i >= W ? VOP(loadu)(x + i) : VOP(load_part)(x + i, n - i, m);
         VOP(storeu)(e + i, op == 0 ? VOP(exp_nonpos)(VOP(sub)(xi, vm)) : FSS_FN(xent_expc)(xi, vm, vnm));
     }
-    /* the lane kernel's sum, one lane (lane_sum in xent_kernels.h) */
-    double rest = 0.0, count = 0.0, comp = 0.0;
-#if !FSS_SUM_PAIRS
-    rest = 1.0;
-#endif
-    for (int64_t i = 0; i < n; ++i) {
-        if (x[i] == m) {
-            count += 1.0;
-            continue;
-        }
+    /* the lane kernel's sums, one lane (lane_sum in xent_kernels.h) */
+    double v[FSS_SHORT_SUMS], comp[FSS_SHORT_SUMS], count = 0.0;
+    for (int q = 0; q < FSS_SHORT_SUMS; ++q)
+        v[q] = FSS_SUM_PAIRS ? 0.0 : 1.0, comp[q] = 0.0;
+    /* whole rounds of the accumulators, so each stays in a register */
+    for (int64_t i0 = 0; i0 < n; i0 += FSS_SHORT_SUMS)
+        for (int q = 0; q < FSS_SHORT_SUMS; ++q) {
+            const int64_t i = i0 + q;
+            if (i >= n)
+                break;
+            if (x[i] == m) {
+                count += 1.0;
+                continue;
+            }
 #if FSS_SUM_PAIRS
-        rest += (double)e[i];
+            v[q] += (double)e[i];
 #else
-        const double t = rest + (double)e[i];
-        comp += (double)e[i] - (t - rest);
-        rest = t;
+            const double t = v[q] + (double)e[i];
+            comp[q] += (double)e[i] - (t - v[q]);
+            v[q] = t;
 #endif
-    }
+        }
 #if !FSS_SUM_PAIRS
-    rest = (rest - 1.0) + comp;
+    for (int q = 0; q < FSS_SHORT_SUMS; ++q)
+        v[q] -= 1.0;
 #endif
-    (void)comp;
+    const double rest = FSS_FN(short_combine)(v, comp);
     if (isnan(rest))
         return 0;
     /* r and its log1p in lane 0 (the same function as log1p_lanes) */
