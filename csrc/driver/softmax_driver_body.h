@@ -569,23 +569,29 @@ static void DFN(col_tile)(const fss_isa_kernels *isa, fss_op op, const T *x, int
                           int64_t ys, int64_t y_col_stride)
 {
     T m[FSS_COL_MAX(T)], aux[FSS_COL_MAX(T)], aux_lo[FSS_COL_MAX(T)];
-    double rest[FSS_COL_MAX(T)], count[FSS_COL_MAX(T)];
+    double rest[FSS_COL_MAX(T)], count[FSS_COL_MAX(T)], r[FSS_COL_MAX(T)], L[FSS_COL_MAX(T)];
+    int ok[FSS_COL_MAX(T)];
     const KSET *k = &isa->TS;
     k->col_stats(x, n, xs, w, m, rest, count, op == FSS_SOFTMAX ? y : NULL, ys, op != FSS_SOFTMAX);
     for (int64_t j = 0; j < w; ++j) {
-        const int ok = isfinite(m[j]) && !isnan(rest[j]);
-        const double r = rest[j] + (count[j] - 1.0); /* count - 1 first: exact, and rest stays small */
-        if (!ok) {
+        ok[j] = isfinite(m[j]) && !isnan(rest[j]);
+        r[j] = ok[j] ? rest[j] + (count[j] - 1.0) : 0.0; /* count - 1 first: exact, and rest stays small */
+    }
+    /* the tile's log1p at once (one column at a time, this vector call was
+     * 43% of log_softmax of (64, 64, 64) over axis 1 on Zen 5) */
+    if (op != FSS_SOFTMAX)
+        k->log1p_rows(r, (int)w, L);
+    for (int64_t j = 0; j < w; ++j) {
+        if (!ok[j])
             m[j] = DFN(special_max)(x + j, n, xs, isnan(rest[j]) ? (T)NAN : m[j]);
-        }
-        if (op == FSS_SOFTMAX && ok)
-            FSS_DCAT(fss_recip_split_, TS)(1.0 + r, &aux[j], &aux_lo[j]);
+        if (op == FSS_SOFTMAX && ok[j])
+            FSS_DCAT(fss_recip_split_, TS)(1.0 + r[j], &aux[j], &aux_lo[j]);
         else if (op == FSS_SOFTMAX)
             aux[j] = (T)NAN, aux_lo[j] = 0;
         else if (op == FSS_LOG_SOFTMAX)
-            aux[j] = ok ? (T)DFN(log1p_rest)(isa, r) : 0;
+            aux[j] = ok[j] ? (T)L[j] : 0;
         else
-            y[j * y_col_stride] = ok ? DFN(lse_of)(isa, x + j, n, xs, m[j], r, DFN(log1p_rest)(isa, r)) : m[j];
+            y[j * y_col_stride] = ok[j] ? DFN(lse_of)(isa, x + j, n, xs, m[j], r[j], L[j]) : m[j];
     }
     if (op == FSS_SOFTMAX)
         k->col_scale(y, n, ys, w, aux, aux_lo);
