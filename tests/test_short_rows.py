@@ -77,6 +77,32 @@ def test_declined_rows_among_finite_ones(name, dtype, isa, rng):
         )
 
 
+@pytest.mark.parametrize("name", ("log_softmax", "logsumexp"))
+def test_rows_either_side_of_the_unshifted_limit(name, isa, rng):
+    """log_softmax and logsumexp of float rows of 32 elements and more take
+    unshifted terms, each lane with its row's own scale, where the row's
+    maximum is at most 64 in magnitude, and the compensated exp(x - m)
+    otherwise (short_sums_c): blocks mixing both kinds, with maxima just
+    either side of the limit, and elements far enough below their maximum to
+    send a lane down the exponential's wide path (alone or with its
+    neighbours), against each row alone and the reference."""
+    func = getattr(fs, name)
+    maxima = np.array(
+        [63.9, 64.0, 64.01, -64.0, -64.01, 100.0, -100.0, 0.5, 1e-3, 0.0, -30.0, 30.0, 88.0, -88.0]
+    )
+    for n in (16, 31, 32, 33, 64, 100, 128, 129, 192):
+        rows = 3 * maxima.size
+        x = rng.standard_normal((rows, n)) * 4
+        x -= x.max(axis=1, keepdims=True)
+        x += np.tile(maxima, 3)[:, None]
+        x[maxima.size :: 3, n // 2] -= 95.0  # some lanes on the wide path
+        x[1::4, 1] -= 500.0  # and terms that underflow
+        x = x.astype(np.float32)
+        got = func(x, axis=-1, num_threads=1)
+        np.testing.assert_array_equal(got, _one_by_one(func, x), err_msg=f"{isa} n={n}")
+        ref.check_accuracy(name, got, x, axis=-1, context=f"{isa} n={n}")
+
+
 @pytest.mark.parametrize("name", ("softmax", "log_softmax"))
 def test_in_place_and_strided_rows(name, isa, rng):
     func = getattr(fs, name)

@@ -308,7 +308,7 @@ static void DFN(row_general)(const fss_isa_kernels *isa, fss_op op, const T *x, 
 static void DFN(row_as)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, int64_t n_plan, T *y)
 {
     const KSET *k = &isa->TS;
-    if (n_plan <= k->short_max[op] && k->row_short(op, x, n, y))
+    if (n_plan <= k->short_max[op] && k->row_short(op, x, n, n_plan, y))
         return;
     DFN(row_general)(isa, op, x, n, y, NULL, n >= FSS_LONG_ROW);
 }

@@ -189,14 +189,14 @@ static FSS_INLINE void vf_exp16_poly_n(vf *r, const vf *t, int nv)
 }
 #endif
 
-/* 2^-K exp(x) for x <= K ln2 (integer K; 0: exp(x) of x <= 0), any lane
+/* 2^-K exp(x) for x <= K ln2 (integer K, lane by lane; 0: exp(x) of x <= 0), any lane
  * (below the cut-off, where the result is under half the smallest
  * subnormal: exactly 0). The unshifted softmax loops (xent_kernels.h) call
  * it with their row's K; k is reduced from x itself, so a lane whose result
  * is normal gets the common path's bits. */
-static FSS_COLD vf vf_exp_wide_k(vf x, float K)
+static FSS_COLD vf vf_exp_wide_k(vf x, vf K)
 {
-    const vf cutoff = vf_set1(K * 0.693147182f - 103.972084f);
+    const vf cutoff = vf_sub(vf_mul(K, vf_set1(0.693147182f)), vf_set1(103.972084f));
     const vfm under = vf_lt(x, cutoff);
     x = vf_max(cutoff, x);
 #if defined(VF_POW2_TABLE16)
@@ -209,7 +209,7 @@ static FSS_COLD vf vf_exp_wide_k(vf x, float K)
     vf_exp16_poly_n(&r, &t, 1);
     const vf n4 = vf_round(vf_mul(vf_sub(vf_sub(t, kb), vf_set1(7.5f)), vf_set1(0.0625f))); /* N >> 4 */
     const vf tj = vf_pow2_table16(vf_sub(t, vf_mul(n4, vf_set1(16.0f))), fss_exp2_16_bits);
-    const vf ks = vf_sub(n4, vf_set1(K));
+    const vf ks = vf_sub(n4, K);
     vf y;
     const vfm sub_k = vf_lt(ks, vf_set1(-126.0f));
     if (vfm_any(sub_k)) {
@@ -230,7 +230,7 @@ static FSS_COLD vf vf_exp_wide_k(vf x, float K)
     const vf k = vf_sub(vf_fmadd(x, vf_set1(1.44269504088896341f), kb), kb);
     vf r = vf_fmadd(k, vf_set1(-0.693359375f), x);
     r = vf_fmadd(k, vf_set1(2.12194440e-4f), r);
-    const vf ks = vf_sub(k, vf_set1(K)); /* the scale's exponent */
+    const vf ks = vf_sub(k, K); /* the scale's exponent */
     vf y;
     const vfm sub_k = vf_lt(ks, vf_set1(-126.0f));
     if (vfm_any(sub_k)) {
@@ -247,7 +247,7 @@ static FSS_COLD vf vf_exp_wide_k(vf x, float K)
 #endif
 }
 
-static FSS_COLD vf vf_exp_nonpos_wide(vf x) { return vf_exp_wide_k(x, 0.0f); }
+static FSS_COLD vf vf_exp_nonpos_wide(vf x) { return vf_exp_wide_k(x, vf_set1(0.0f)); }
 
 static FSS_COLD vd vd_exp_nonpos_wide(vd x)
 {
@@ -308,8 +308,10 @@ static FSS_INLINE void vf_exp_biased_n(vf *x, int nv, vf magic)
 }
 
 static inline float vf_exp_magic(float K) { return 12582912.0f - 16.0f * K; }
+static inline vf vf_exp_magic_v(vf K) { return vf_sub(vf_set1(12582912.0f), vf_mul(vf_set1(16.0f), K)); }
 #else
 static inline float vf_exp_magic(float K) { return 12582912.0f + 127.0f - K; }
+static inline vf vf_exp_magic_v(vf K) { return vf_sub(vf_set1(12582912.0f + 127.0f), K); }
 
 static FSS_INLINE void vf_exp_biased_n(vf *x, int nv, vf magic)
 {

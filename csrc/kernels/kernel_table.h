@@ -76,7 +76,7 @@
         /* ---- short rows (kernels/short_row_kernels.h) ---- */                            \
         /* a whole finite row of n <= short_max[op] elements, no block loops: op as fss_op;   \
          * returns 0, having written nothing, when the general path must take the row */     \
-        int (*row_short)(int op, const T *x, int64_t n, T *y);                               \
+        int (*row_short)(int op, const T *x, int64_t n, int64_t n_plan, T *y);              \
         /* k <= short_rows such rows at once, one per lane (rows x[j] -> y[j]); the         \
          * same results as row_short row by row; returns a bit per row written (1 << j) */ \
         int (*rows_short)(int op, const T *const *x, T *const *y, int64_t n, int k);         \

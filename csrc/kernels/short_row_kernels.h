@@ -10,7 +10,8 @@
  * results are transposed back. Same arithmetic as the general path in
  * driver/softmax_driver_body.h: the terms of exactly 1 (the maximum's own)
  * are counted, not summed; softmax scales plain exponentials by 1/sum split hi + lo,
- * log_softmax and logsumexp use the compensated ones and log1p(rest) (here a
+ * log_softmax and logsumexp use the compensated or unshifted ones (term_plan,
+ * each lane with its own row's plan: short_sums_c) and log1p(rest) (here a
  * vector log1p over the block's lanes, where the general path, one row at a
  * time, calls libm's; both are within 1 ULP of double). A row's
  * terms are summed in double by element position (short_combine), so a row's result does not
@@ -177,21 +178,166 @@ static inline void FSS_FN(short_sums_store)(double *rest, const FSS_FN(lane_sum)
     }
 }
 
+/* softmax's terms in short_sum_pass: plain exp(x - m), stored back */
+#define FSS_SHORT_PLAIN (-1)
+
+/* e[j] = the terms of x[j], nv vectors interleaved: for how =
+ * FSS_SHORT_PLAIN exp(x - m) (softmax), else by plan p (term_exps: the
+ * compensated exp(x - m), or unshifted) */
+static FSS_INLINE void FSS_FN(short_terms)(const V *x, V *e, int nv, const FSS_FN(term_plan) *p, const int how)
+{
+    for (int j = 0; j < nv; ++j)
+        e[j] = how == FSS_SHORT_PLAIN ? VOP(sub)(x[j], p->vm) : x[j];
+    if (how == FSS_SHORT_PLAIN)
+        VOP(exp_nonpos_n)(e, nv, 1);
+    else
+        FSS_FN(term_exps)(e, nv, p, 1, how);
+}
+
+/* Each lane's terms of the block's n element rows, by plan p (a lane a
+ * row: p's vectors hold each lane's m, and for unshifted terms its own K),
+ * FSS_EXP_STEP element rows at a time (past n: the maximum, discarded),
+ * their exponentials interleaved (exp_poly.h); the terms above p->top
+ * counted in cnt[j], the others added to their accumulator
+ * (FSS_SHORT_SUMS) and combined into rest[j]. FSS_SHORT_PLAIN stores the
+ * terms back into buf. how is a constant at each call. */
+static FSS_INLINE void FSS_FN(short_sum_pass)(T buf[][W], int64_t n, const FSS_FN(term_plan) *plan, const int how,
+                                              double *rest, double *cnt)
+{
+    /* a local copy, kept in registers across the stores (as sumexp_c_loop) */
+    const FSS_FN(term_plan) pl = *plan, *p = &pl;
+    FSS_FN(lane_sum) acc[FSS_SHORT_SUMS];
+    for (int q = 0; q < FSS_SHORT_SUMS; ++q)
+        acc[q] = FSS_FN(lane_sum_start)();
+    V c = VOP(set1)(0);
+    int64_t i = 0;
+    /* whole steps spelt out: with the bound nj below, GCC kept the terms
+     * and two of the accumulators on the stack */
+    for (; i + FSS_EXP_STEP <= n; i += FSS_EXP_STEP) {
+        V e0[FSS_EXP_STEP];
+        for (int j = 0; j < FSS_EXP_STEP; ++j)
+            e0[j] = VOP(loadu)(buf[i + j]);
+        FSS_FN(short_terms)(e0, e0, FSS_EXP_STEP, p, how);
+        for (int j = 0; how == FSS_SHORT_PLAIN && j < FSS_EXP_STEP; ++j)
+            VOP(storeu)(buf[i + j], e0[j]);
+        for (int j = 0; j < FSS_EXP_STEP; ++j)
+            FSS_FN(lane_sum_add)(&acc[j % FSS_SHORT_SUMS], FSS_FN(count_top)(e0[j], p->top, &c));
+    }
+    for (; i < n; i += FSS_EXP_STEP) {
+        const int nj = n - i < FSS_EXP_STEP ? (int)(n - i) : FSS_EXP_STEP;
+        V x0[FSS_EXP_STEP], e0[FSS_EXP_STEP];
+        for (int j = 0; j < FSS_EXP_STEP; ++j)
+            x0[j] = j < nj ? VOP(loadu)(buf[i + j]) : p->vm;
+        /* a last one or two as a pair: four measured 10% slower on 9 */
+        if (nj > 2)
+            FSS_FN(short_terms)(x0, e0, FSS_EXP_STEP, p, how);
+        else
+            FSS_FN(short_terms)(x0, e0, 2, p, how);
+        for (int j = 0; how == FSS_SHORT_PLAIN && j < nj; ++j)
+            VOP(storeu)(buf[i + j], e0[j]);
+        for (int j = 0; j < nj; ++j)
+            FSS_FN(lane_sum_add)(&acc[j % FSS_SHORT_SUMS], FSS_FN(count_top)(e0[j], p->top, &c));
+    }
+    FSS_FN(short_sums_store)(rest, acc);
+    T cv[W];
+    VOP(storeu)(cv, c);
+    for (int j = 0; j < W; ++j)
+        cnt[j] = (double)cv[j];
+}
+
+/* The shifted plan of the lanes' maxima vm (vnm = -vm) */
+static inline FSS_FN(term_plan) FSS_FN(short_shifted_plan)(V vm, V vnm)
+{
+    FSS_FN(term_plan) p = FSS_FN(shifted_plan)(0);
+    p.vm = vm, p.vnm = vnm;
+    return p;
+}
+
+/* Rows of at least this many elements take unshifted terms in the lane
+ * kernel where their maximum allows (short_sums_c); shorter ones the
+ * compensated exp(x - m): the plan's own steps (K, the unit exp(d) in
+ * double, the division by it) cost a block more than the compensation
+ * saves below 24-28 elements (Zen 5; at 16, AVX-512 logsumexp 8.8 -> 9.3 ns
+ * a row, AVX2 13.1 -> 13.8). A causal prefix decides by its whole row's
+ * length (row_short's n_plan), as the row padded with -inf does. */
+#define FSS_SHORT_UNSHIFTED_MIN 32
+
+/* The sums of log_softmax's and logsumexp's terms, a lane a row, formed as
+ * the general path forms them (row_sumexp_c): a float row whose maximum
+ * allows (FSS_SHORT_UNSHIFTED_MIN, unshifted_k) takes unshifted terms with its own K, divided by
+ * its own unit; the others the compensated exp(x - m). A block whose rows
+ * differ takes both passes and each lane the one its row takes, so a row
+ * gets the same bits whatever its neighbours (the second pass is rare:
+ * logits up to 64 in magnitude are the common case). The unshifted terms
+ * save the compensation's five operations a term: in the same loop,
+ * log_softmax of rows of 64 floats measured 25.5 -> 24 ns a row, of 128
+ * 46 -> 43.5 (Zen 5, AVX-512), logsumexp 20.7 -> 19.5 and 36.5 -> 33; with
+ * the loop's whole steps spelt out (short_sum_pass), log_softmax of 128
+ * went 48 -> 39.6 and logsumexp 36.7 -> 29.5 in all. */
+static FSS_INLINE void FSS_FN(short_sums_c)(T buf[][W], int64_t n, V vm, V vnm, int ok, double *rest, double *cnt)
+{
+#if FSS_EXP_UNSHIFTED
+    if (n < FSS_SHORT_UNSHIFTED_MIN) {
+        const FSS_FN(term_plan) p = FSS_FN(short_shifted_plan)(vm, vnm);
+        FSS_FN(short_sum_pass)(buf, n, &p, FSS_SUB_ORDERED, rest, cnt);
+        return;
+    }
+    /* unshifted_plan's steps, lane by lane: the rows with |m| <= the limit
+     * (unshifted_k; "far" the others, whose lanes compute on m = K = 0, off
+     * the exponential's wide path, and are discarded) */
+    const VM far = VOP(lt)(VOP(set1)((T)FSS_UNSHIFTED_M_MAX), VOP(abs)(vm));
+    const V vK = VOP(zero_where)(far, VOP(round)(VOP(mul)(vm, VOP(set1)(1.44269504088896341f))));
+    const V m0 = VOP(zero_where)(far, vm);
+    int uns = (1 << W) - 1;
+    if (FSS_CAT(VM, _any)(far)) {
+        T fv[W];
+        VOP(storeu)(fv, VOP(one_where)(far));
+        for (int j = 0; j < W; ++j)
+            uns &= fv[j] != 0 ? ~(1 << j) : ~0;
+        if (!(ok & uns)) {
+            const FSS_FN(term_plan) p = FSS_FN(short_shifted_plan)(vm, vnm);
+            FSS_FN(short_sum_pass)(buf, n, &p, FSS_SUB_ORDERED, rest, cnt);
+            return;
+        }
+    }
+    FSS_FN(term_plan) p = FSS_FN(short_shifted_plan)(vm, vnm);
+    p.K = vK;
+    p.magic = vf_exp_magic_v(vK);
+    /* the far lanes' thr: -FLT_MAX, below every x but -inf */
+    p.thr = VOP(select)(far, VOP(set1)(-3.40282347e+38f),
+                        VOP(mul)(VOP(sub)(vK, VOP(set1)(124.0f)), VOP(set1)(0.693147182f)));
+    V em = m0;
+    vf_exp_biased_n(&em, 1, p.magic);
+    /* the float below em, as unshifted_plan_of (em is normal, in [0.7, 1.42]) */
+    p.top = VOP(mul)(em, VOP(set1)(1.0f - 5.9604644775390625e-08f));
+    double md[W], kd[W], unit[W];
+    ACC(store)(md, ACC(add)(ACC(zero)(), m0));
+    ACC(store)(kd, ACC(add)(ACC(zero)(), vK));
+    for (int j = 0; j < W; j += VD_W) { /* unit = exp(unshifted_d) */
+        const vd d = vd_sub(vd_loadu(md + j), vd_mul(vd_loadu(kd + j), vd_set1(0.6931471805599453)));
+        vd_storeu(unit + j, vd_add(vd_set1(1.0), vd_expm1_reduced(d)));
+    }
+    FSS_FN(short_sum_pass)(buf, n, &p, FSS_SUB_NONE, rest, cnt);
+    for (int j = 0; j < W; j += VD_W)
+        vd_storeu(rest + j, vd_div(vd_loadu(rest + j), vd_loadu(unit + j)));
+    if (!(ok & ~uns))
+        return;
+    double rest_s[W], cnt_s[W];
+    p = FSS_FN(short_shifted_plan)(vm, vnm);
+    FSS_FN(short_sum_pass)(buf, n, &p, FSS_SUB_ORDERED, rest_s, cnt_s);
+    for (int j = 0; j < W; ++j)
+        if (!(uns & (1 << j)))
+            rest[j] = rest_s[j], cnt[j] = cnt_s[j];
+#else
+    (void)ok;
+    const FSS_FN(term_plan) p = FSS_FN(short_shifted_plan)(vm, vnm);
+    FSS_FN(short_sum_pass)(buf, n, &p, FSS_SUB_ORDERED, rest, cnt);
+#endif
+}
+
 /* k <= W rows x[j] -> y[j] of n <= FSS_SHORT_MAX_LSE(W) elements each (op as
  * fss_op; y[j] may be x[j]). Returns a bit per row written (1 << j); a row whose bit is clear
  * is untouched. */
-/* e[j] = exp(x[j] - m) (op 0: softmax) or the compensated one
- * (xent_expc_n), nv vectors interleaved */
-static FSS_INLINE void FSS_FN(short_exps)(int op, const V *x, V *e, int nv, V vm, V vnm)
-{
-    for (int j = 0; j < nv; ++j)
-        e[j] = op == 0 ? VOP(sub)(x[j], vm) : x[j];
-    if (op == 0)
-        VOP(exp_nonpos_n)(e, nv, 1);
-    else
-        FSS_FN(xent_expc_n)(e, nv, vm, vnm, 1, FSS_SUB_ORDERED);
-}
-
 static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t n, int k)
 {
     T buf[FSS_SHORT_MAX_LSE(W)][W], mv[W], hi[W], lo[W];
@@ -225,34 +371,11 @@ static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t 
         nmv[j] = -mv[j];
     vm = VOP(loadu)(mv);
     const V vnm = VOP(loadu)(nmv);
-    FSS_FN(lane_sum) acc[FSS_SHORT_SUMS];
-    for (int q = 0; q < FSS_SHORT_SUMS; ++q)
-        acc[q] = FSS_FN(lane_sum_start)();
-    V c = VOP(set1)(0);
-    /* FSS_EXP_STEP element rows at a time (past n: the maximum, discarded),
-     * their exponentials interleaved (exp_poly.h); each added to its
-     * accumulator (FSS_SHORT_SUMS) */
-    for (int64_t i = 0; i < n; i += FSS_EXP_STEP) {
-        const int nj = n - i < FSS_EXP_STEP ? (int)(n - i) : FSS_EXP_STEP;
-        V x0[FSS_EXP_STEP], e0[FSS_EXP_STEP];
-        for (int j = 0; j < FSS_EXP_STEP; ++j)
-            x0[j] = j < nj ? VOP(loadu)(buf[i + j]) : vm;
-        /* a last one or two as a pair: four measured 10% slower on 9 */
-        if (nj > 2)
-            FSS_FN(short_exps)(op, x0, e0, FSS_EXP_STEP, vm, vnm);
-        else
-            FSS_FN(short_exps)(op, x0, e0, 2, vm, vnm);
-        for (int j = 0; op == 0 && j < nj; ++j)
-            VOP(storeu)(buf[i + j], e0[j]);
-        for (int j = 0; j < nj; ++j)
-            FSS_FN(lane_sum_add)(&acc[j % FSS_SHORT_SUMS], FSS_FN(count_ones)(e0[j], &c));
-    }
-    FSS_FN(short_sums_store)(rest, acc);
-    {
-        T cv[W];
-        VOP(storeu)(cv, c);
-        for (int j = 0; j < W; ++j)
-            cnt[j] = (double)cv[j];
+    if (op == 0) {
+        const FSS_FN(term_plan) p = FSS_FN(short_shifted_plan)(vm, vnm);
+        FSS_FN(short_sum_pass)(buf, n, &p, FSS_SHORT_PLAIN, rest, cnt);
+    } else {
+        FSS_FN(short_sums_c)(buf, n, vm, vnm, ok, rest, cnt);
     }
     double r[W], l1p[W];
     for (int j = 0; j < W; ++j)
@@ -301,8 +424,10 @@ static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t 
 /* One row (see rows_short): 1 if written, 0 if the general path must take
  * it. Its elements sit in vectors of their own rather than a block's lanes,
  * with the same exponentials (lane-wise, the same on either exp path) and the
- * same sums by element position, so the same bits as rows_short. */
-static int FSS_FN(row_short)(int op, const T *x, int64_t n, T *y)
+ * same sums by element position, so the same bits as rows_short. n_plan:
+ * the length of the rows it stands for (n, or a causal prefix's whole row),
+ * which picks the plan of its terms as rows_short's n does. */
+static int FSS_FN(row_short)(int op, const T *x, int64_t n, int64_t n_plan, T *y)
 {
     T e[FSS_SHORT_MAX_LSE(W)];
     const T ninf = -(T)INFINITY;
@@ -312,13 +437,31 @@ static int FSS_FN(row_short)(int op, const T *x, int64_t n, T *y)
     const T m = VOP(hmax)(vmax);
     if (!isfinite(m))
         return 0;
-    const V vm = VOP(set1)(m), vnm = VOP(set1)(-m);
+    const V vm = VOP(set1)(m);
+    /* the lane kernel's plan for this row (short_sums_c) */
+    FSS_FN(term_plan) p = FSS_FN(shifted_plan)(m);
+    double unit = 1.0;
+    int how = op == 0 ? FSS_SHORT_PLAIN : FSS_SUB_ORDERED;
+#if FSS_EXP_UNSHIFTED
+    if (op != 0 && n_plan >= FSS_SHORT_UNSHIFTED_MIN && FSS_FN(unshifted_plan)(m, &p, &unit))
+        how = FSS_SUB_NONE;
+#else
+    (void)n_plan;
+#endif
     /* padding lanes are never summed or stored: padded with m, which keeps
      * the exponential on its common path */
     for (int64_t i = 0; i < n; i += W) {
         const V xi = n - i >= W ? VOP(loadu)(x + i) : VOP(load_part)(x + i, n - i, m);
-        VOP(storeu)(e + i, op == 0 ? VOP(exp_nonpos)(VOP(sub)(xi, vm)) : FSS_FN(xent_expc)(xi, vm, vnm));
+        V ei;
+        if (how == FSS_SHORT_PLAIN)
+            FSS_FN(short_terms)(&xi, &ei, 1, &p, FSS_SHORT_PLAIN);
+        else if (how == FSS_SUB_NONE)
+            FSS_FN(short_terms)(&xi, &ei, 1, &p, FSS_SUB_NONE);
+        else
+            FSS_FN(short_terms)(&xi, &ei, 1, &p, FSS_SUB_ORDERED);
+        VOP(storeu)(e + i, ei);
     }
+    const T top = VOP(hmax)(p.top);
     /* the lane kernel's sums, one lane (lane_sum in xent_kernels.h) */
     double v[FSS_SHORT_SUMS], comp[FSS_SHORT_SUMS], count = 0.0;
     for (int q = 0; q < FSS_SHORT_SUMS; ++q)
@@ -329,7 +472,7 @@ static int FSS_FN(row_short)(int op, const T *x, int64_t n, T *y)
             const int64_t i = i0 + q;
             if (i >= n)
                 break;
-            if (x[i] == m) {
+            if (e[i] > top) { /* count_top */
                 count += 1.0;
                 continue;
             }
@@ -345,7 +488,7 @@ static int FSS_FN(row_short)(int op, const T *x, int64_t n, T *y)
     for (int q = 0; q < FSS_SHORT_SUMS; ++q)
         v[q] -= 1.0;
 #endif
-    const double rest = FSS_FN(short_combine)(v, comp);
+    const double rest = FSS_FN(short_combine)(v, comp) / unit;
     if (isnan(rest))
         return 0;
     /* r and its log1p in lane 0 (the same function as log1p_lanes) */

@@ -171,7 +171,8 @@ typedef struct {
 #if FSS_EXP_UNSHIFTED
     V magic; /* vf_exp_magic(K) (vf_exp_biased_n) */
     V thr;   /* the lowest x whose term is surely normal: (K - 124) ln2 */
-    T K, thr_s;
+    V K;     /* a lane each: the lane kernel's rows (short_row_kernels.h) take their own */
+    T thr_s;
 #endif
 } FSS_FN(term_plan);
 
@@ -183,7 +184,7 @@ static inline FSS_FN(term_plan) FSS_FN(shifted_plan)(T m)
     p.vm = VOP(set1)(m), p.vnm = VOP(set1)(-m);
     p.top = VOP(set1)((T)1 - (sizeof(T) == 4 ? (T)5.9604644775390625e-08 : (T)1.1102230246251565e-16));
 #if FSS_EXP_UNSHIFTED
-    p.magic = p.thr = p.vm, p.K = p.thr_s = 0;
+    p.magic = p.thr = p.K = p.vm, p.thr_s = 0;
 #endif
     return p;
 }
@@ -212,7 +213,7 @@ static inline double FSS_FN(unshifted_d)(T m, T K) { return (double)m - (double)
 static inline FSS_FN(term_plan) FSS_FN(unshifted_plan_of)(T m, T K, T em)
 {
     FSS_FN(term_plan) p = FSS_FN(shifted_plan)(m);
-    p.K = K;
+    p.K = VOP(set1)(K);
     p.magic = VOP(set1)(FSS_FN(unshifted_magic)(K));
     p.thr_s = (K - 124.0f) * 0.693147182f;
     p.thr = VOP(set1)(p.thr_s);
