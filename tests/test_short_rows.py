@@ -103,6 +103,31 @@ def test_rows_either_side_of_the_unshifted_limit(name, isa, rng):
         ref.check_accuracy(name, got, x, axis=-1, context=f"{isa} n={n}")
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cancelling_logsumexp_rows(dtype, isa, rng):
+    """logsumexp rows whose result is small next to their terms (shifted
+    to a result between 1e-4 and 1 in magnitude), and rows of a few normal
+    numbers (about half of which cancel), sit in blocks with rows that do
+    not cancel. Float rows are summed again in double lane by lane
+    (short_wide_lse), double ones by the general path: either way the same
+    bits as each row alone; float ones within the bound of the reference
+    (for double results cancelling to 1e-4 the long double reference itself
+    is not that close)."""
+    for n in (2, 3, 4, 7, 8, 10, 16, 17, 31, 33, 64, 127, 129, 192):
+        x = rng.standard_normal((40, n)) * 2
+        target = rng.uniform(-1, 1, 40) * 10.0 ** rng.uniform(-4, 0, 40)
+        x += (target - ref.logsumexp(x, axis=-1))[:, None]
+        x[::5] = rng.standard_normal((8, n))
+        x[1::7] = rng.standard_normal((6, n)) * 20
+        x = x.astype(dtype)
+        got = fs.logsumexp(x, axis=-1, num_threads=1)
+        np.testing.assert_array_equal(
+            got, _one_by_one(fs.logsumexp, x), err_msg=f"{isa} n={n}"
+        )
+        if dtype == np.float32:
+            ref.check_accuracy("logsumexp", got, x, axis=-1, context=f"{isa} n={n}")
+
+
 @pytest.mark.parametrize("name", ("softmax", "log_softmax"))
 def test_in_place_and_strided_rows(name, isa, rng):
     func = getattr(fs, name)

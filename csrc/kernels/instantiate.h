@@ -32,6 +32,9 @@
 /* the cross-entropy loops take unshifted terms where the row allows
  * (xent_kernels.h, term_plan) */
 #define FSS_EXP_UNSHIFTED 1
+/* the lane kernel sums logsumexp rows that cancel again in double itself
+ * (short_row_kernels.h, short_wide_lse); double rows go to the general path */
+#define FSS_SHORT_WIDE_LSE 1
 #ifdef VF_TRANSPOSE
 #define FSS_TRANSPOSE 1
 #else
@@ -55,6 +58,7 @@
 #undef FSS_SUM_PAIRS
 #undef FSS_ROW_MIN
 #undef FSS_EXP_UNSHIFTED
+#undef FSS_SHORT_WIDE_LSE
 #undef FSS_TRANSPOSE
 #undef FSS_EXP_STEP
 
@@ -81,6 +85,7 @@
 /* the double loops keep their range test (see vd_exp_row_normal) */
 #define FSS_ROW_MIN 0
 #define FSS_EXP_UNSHIFTED 0
+#define FSS_SHORT_WIDE_LSE 0
 #ifdef VD_TRANSPOSE
 #define FSS_TRANSPOSE 1
 #else
@@ -104,6 +109,7 @@
 #undef FSS_SUM_PAIRS
 #undef FSS_ROW_MIN
 #undef FSS_EXP_UNSHIFTED
+#undef FSS_SHORT_WIDE_LSE
 #undef FSS_TRANSPOSE
 #undef FSS_EXP_STEP
 

@@ -137,15 +137,13 @@ static inline void FSS_FN(log1p_lanes)(const double *r, double *l)
 #define FSS_SHORT_SUMS 4
 _Static_assert(FSS_EXP_STEP % FSS_SHORT_SUMS == 0, "a step's element rows keep their accumulators");
 
-/* The row's sum from its accumulators: v[q] their sums (for the
- * compensated double lanes a - 1, exact, and c[q] their compensations),
- * the compensated ones added with TwoSum so the combination keeps them */
-static inline double FSS_FN(short_combine)(const double *v, const double *c)
+#ifndef FSS_SHORT_COMBINE_COMP
+#define FSS_SHORT_COMBINE_COMP
+/* The sum of compensated double accumulators: v[q] their sums (a - 1,
+ * exact) and c[q] their compensations, added with TwoSum so the
+ * combination keeps them */
+static inline double fss_short_combine_comp(const double *v, const double *c)
 {
-#if FSS_SUM_PAIRS
-    (void)c;
-    return (v[0] + v[1]) + (v[2] + v[3]);
-#else
     double s = v[0], e = c[0];
     for (int q = 1; q < FSS_SHORT_SUMS; ++q) {
         const double t = s + v[q], b = t - s;
@@ -153,12 +151,30 @@ static inline double FSS_FN(short_combine)(const double *v, const double *c)
         s = t;
     }
     return s + e;
+}
+#endif
+
+/* The row's sum from its accumulators (float terms: plain double sums;
+ * double ones: compensated, fss_short_combine_comp) */
+static inline double FSS_FN(short_combine)(const double *v, const double *c)
+{
+#if FSS_SUM_PAIRS
+    (void)c;
+    return (v[0] + v[1]) + (v[2] + v[3]);
+#else
+    return fss_short_combine_comp(v, c);
 #endif
 }
 
 /* rest[j] = lane j's sum over the accumulators acc (short_combine) */
 static inline void FSS_FN(short_sums_store)(double *rest, const FSS_FN(lane_sum) *acc)
 {
+#if FSS_SUM_PAIRS
+    /* short_combine's adds, lane-wise */
+    _Static_assert(FSS_SHORT_SUMS == 4, "short_combine's pairs");
+    ACC(store)(rest, ACC(merge)(ACC(merge)(acc[0].a, acc[1].a), ACC(merge)(acc[2].a, acc[3].a)));
+    return;
+#endif
     double v[FSS_SHORT_SUMS][W], c[FSS_SHORT_SUMS][W];
     for (int q = 0; q < FSS_SHORT_SUMS; ++q) {
 #if FSS_SUM_PAIRS
@@ -239,10 +255,7 @@ static FSS_INLINE void FSS_FN(short_sum_pass)(T buf[][W], int64_t n, const FSS_F
             FSS_FN(lane_sum_add)(&acc[j % FSS_SHORT_SUMS], FSS_FN(count_top)(e0[j], p->top, &c));
     }
     FSS_FN(short_sums_store)(rest, acc);
-    T cv[W];
-    VOP(storeu)(cv, c);
-    for (int j = 0; j < W; ++j)
-        cnt[j] = (double)cv[j];
+    ACC(store)(cnt, ACC(add)(ACC(zero)(), c));
 }
 
 /* The shifted plan of the lanes' maxima vm (vnm = -vm) */
@@ -335,6 +348,65 @@ static FSS_INLINE void FSS_FN(short_sums_c)(T buf[][W], int64_t n, V vm, V vnm, 
 #endif
 }
 
+#if FSS_SHORT_WIDE_LSE
+/* logsumexp of the block's rows that cancel (|m + log1p(r)| small next to
+ * log1p(r), so the float terms' own rounding would show: see DFN(lse_of)
+ * in the driver), every lane summed again wider: the terms exp(x - m) in
+ * double (x - m exact but where the term is too small to matter), those
+ * of exactly 1 counted, the others summed by position in compensated
+ * double accumulators (lane_sum's Fast2Sum, from 1); log1p lane by lane.
+ * The general path's wide_lse, lane by lane: the same accuracy. Declined
+ * to the general path instead, logsumexp of rows of 4 normal floats (half
+ * of which cancel) took 47 ns a row, log_softmax 8 (Zen 5). */
+static FSS_OUTLINE void FSS_FN(short_wide_lse)(T buf[][W], int64_t n, const T *mv, double *lse)
+{
+    double bd[FSS_SHORT_MAX_LSE(W)][W], md[W], r[W], l1p[W];
+    for (int64_t i = 0; i < n; ++i)
+        ACC(store)(bd[i], ACC(add)(ACC(zero)(), VOP(loadu)(buf[i])));
+    for (int j = 0; j < W; ++j)
+        md[j] = (double)mv[j];
+    const vd top = vd_set1(1.0 - 1.1102230246251565e-16);
+    for (int j0 = 0; j0 < W; j0 += VD_W) {
+        const vd vm = vd_loadu(md + j0);
+        vd a[FSS_SHORT_SUMS], comp[FSS_SHORT_SUMS], cnt = vd_set1(0);
+        for (int q = 0; q < FSS_SHORT_SUMS; ++q)
+            a[q] = vd_set1(1), comp[q] = vd_set1(0);
+        /* whole rounds of the accumulators, their exponentials interleaved */
+        for (int64_t i0 = 0; i0 < n; i0 += FSS_SHORT_SUMS) {
+            vd e[FSS_SHORT_SUMS];
+            for (int q = 0; q < FSS_SHORT_SUMS; ++q) /* past n: the maximum, term 1, not added */
+                e[q] = vd_sub(i0 + q < n ? vd_loadu(bd[i0 + q] + j0) : vm, vm);
+            vd_exp_nonpos_n(e, FSS_SHORT_SUMS, 1);
+            for (int q = 0; q < FSS_SHORT_SUMS; ++q) {
+                if (i0 + q >= n)
+                    break;
+                const vdm one = vd_lt(top, e[q]);
+                cnt = vd_add(cnt, vd_one_where(one));
+                const vd eq = vd_zero_where(one, e[q]);
+                const vd t = vd_add(a[q], eq);
+                comp[q] = vd_add(comp[q], vd_sub(eq, vd_sub(t, a[q])));
+                a[q] = t;
+            }
+        }
+        double av[FSS_SHORT_SUMS][VD_W], cv[FSS_SHORT_SUMS][VD_W], nv[VD_W];
+        for (int q = 0; q < FSS_SHORT_SUMS; ++q) {
+            vd_storeu(av[q], vd_sub(a[q], vd_set1(1)));
+            vd_storeu(cv[q], comp[q]);
+        }
+        vd_storeu(nv, cnt);
+        for (int j = 0; j < VD_W; ++j) {
+            double v[FSS_SHORT_SUMS], c[FSS_SHORT_SUMS];
+            for (int q = 0; q < FSS_SHORT_SUMS; ++q)
+                v[q] = av[q][j], c[q] = cv[q][j];
+            r[j0 + j] = fss_short_combine_comp(v, c) + (nv[j] - 1.0);
+        }
+    }
+    FSS_FN(log1p_lanes)(r, l1p);
+    for (int j = 0; j < W; ++j)
+        lse[j] = md[j] + l1p[j];
+}
+#endif
+
 /* k <= W rows x[j] -> y[j] of n <= FSS_SHORT_MAX_LSE(W) elements each (op as
  * fss_op; y[j] may be x[j]). Returns a bit per row written (1 << j); a row whose bit is clear
  * is untouched. */
@@ -378,10 +450,25 @@ static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t 
         FSS_FN(short_sums_c)(buf, n, vm, vnm, ok, rest, cnt);
     }
     double r[W], l1p[W];
+    int cancel = 0;
     for (int j = 0; j < W; ++j)
         r[j] = rest[j] + (cnt[j] - 1.0);
-    if (op != 0)
+    if (op != 0) {
         FSS_FN(log1p_lanes)(r, l1p);
+    } else {
+        /* fss_recip_split_TS of 1 + r, its divisions VD_W lanes at a time
+         * (the same operations; one lane's division after another took a
+         * tenth of softmax's time on rows of 4). The residual's fma stays
+         * scalar: the scalar layer's vd_fmadd rounds twice. */
+        double inv[W];
+        for (int j = 0; j < W; j += VD_W)
+            vd_storeu(inv + j, vd_div(vd_set1(1.0), vd_add(vd_set1(1.0), vd_loadu(r + j))));
+        for (int j = 0; j < W; ++j) {
+            const double res = fma(-(1.0 + r[j]), inv[j], 1.0) * inv[j];
+            hi[j] = (T)inv[j];
+            lo[j] = sizeof(T) == sizeof(double) ? (T)res : (T)((inv[j] - (double)hi[j]) + res);
+        }
+    }
     for (int j = 0; j < k; ++j) {
         if (!(ok & (1 << j)))
             continue;
@@ -390,19 +477,31 @@ static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t 
             continue;
         }
         if (op == 0) {
-            FSS_CAT(fss_recip_split_, TS)(1.0 + r[j], &hi[j], &lo[j]);
+            continue;
         } else if (op == 1) {
             hi[j] = (T)l1p[j];
         } else {
             const double lse = (double)mv[j] + l1p[j];
             if (fabs(lse) <= 2.5 * r[j] / (1.0 + r[j]))
-                ok &= ~(1 << j); /* cancels: the general path sums it again wider */
+                cancel |= 1 << j; /* summed again wider (short_wide_lse) */
             else
                 *yr[j] = (T)lse;
         }
     }
-    if (op == 2)
+    if (op == 2) {
+        if (cancel) {
+#if FSS_SHORT_WIDE_LSE
+            double lse[W];
+            FSS_FN(short_wide_lse)(buf, n, mv, lse);
+            for (int j = 0; j < k; ++j)
+                if (cancel & (1 << j))
+                    *yr[j] = (T)lse[j];
+#else
+            ok &= ~cancel; /* the general path sums them again wider */
+#endif
+        }
         return ok;
+    }
     for (int j = k; j < W; ++j)
         hi[j] = lo[j] = 0;
     if (op == 0) {
@@ -498,8 +597,23 @@ static int FSS_FN(row_short)(int op, const T *x, int64_t n, int64_t n_plan, T *y
         vd_storeu(l1p, vd_log1p_nonneg(vd_set1(r[0])));
     if (op == 2) {
         const double lse = (double)m + l1p[0];
-        if (fabs(lse) <= 2.5 * r[0] / (1.0 + r[0]))
+        if (fabs(lse) <= 2.5 * r[0] / (1.0 + r[0])) {
+#if FSS_SHORT_WIDE_LSE
+            /* as in a block: the row in lane 0 (the lanes are independent) */
+            T wb[FSS_SHORT_MAX_LSE(W)][W], wm[W];
+            for (int64_t i = 0; i < n; ++i)
+                for (int j = 0; j < W; ++j)
+                    wb[i][j] = j == 0 ? x[i] : (T)0;
+            for (int j = 0; j < W; ++j)
+                wm[j] = j == 0 ? m : (T)0;
+            double wl[W];
+            FSS_FN(short_wide_lse)(wb, n, wm, wl);
+            *y = (T)wl[0];
+            return 1;
+#else
             return 0;
+#endif
+        }
         *y = (T)lse;
         return 1;
     }

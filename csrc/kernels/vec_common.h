@@ -21,6 +21,18 @@
 #define FSS_COLD
 #endif
 
+/* For a path a kernel takes now and then (the lane kernel's cancelling
+ * logsumexp rows): out of line like FSS_COLD, but compiled for speed; GCC
+ * compiles a cold function for size, which kept that path's accumulators
+ * in memory and made it take twice as long. */
+#if defined(__GNUC__)
+#define FSS_OUTLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define FSS_OUTLINE __declspec(noinline)
+#else
+#define FSS_OUTLINE
+#endif
+
 /* For a loop body written once and called with a constant flag (a check the
  * caller has shown unneeded): inlined at each call so the flag folds away. */
 #if defined(__GNUC__)
