@@ -173,18 +173,11 @@ static inline void FSS_FN(short_sums_store)(double *rest, const FSS_FN(lane_sum)
     /* short_combine's adds, lane-wise */
     _Static_assert(FSS_SHORT_SUMS == 4, "short_combine's pairs");
     ACC(store)(rest, ACC(merge)(ACC(merge)(acc[0].a, acc[1].a), ACC(merge)(acc[2].a, acc[3].a)));
-    return;
-#endif
+#else
     double v[FSS_SHORT_SUMS][W], c[FSS_SHORT_SUMS][W];
     for (int q = 0; q < FSS_SHORT_SUMS; ++q) {
-#if FSS_SUM_PAIRS
-        ACC(store)(v[q], acc[q].a);
-        for (int j = 0; j < W; ++j)
-            c[q][j] = 0.0;
-#else
         VOP(storeu)(v[q], VOP(sub)(acc[q].a, VOP(set1)(1)));
         VOP(storeu)(c[q], acc[q].c);
-#endif
     }
     for (int j = 0; j < W; ++j) {
         double vj[FSS_SHORT_SUMS], cj[FSS_SHORT_SUMS];
@@ -192,6 +185,7 @@ static inline void FSS_FN(short_sums_store)(double *rest, const FSS_FN(lane_sum)
             vj[q] = v[q][j], cj[q] = c[q][j];
         rest[j] = FSS_FN(short_combine)(vj, cj);
     }
+#endif
 }
 
 /* softmax's terms in short_sum_pass: plain exp(x - m), stored back */
@@ -287,32 +281,26 @@ static inline FSS_FN(term_plan) FSS_FN(short_shifted_plan)(V vm, V vnm)
  * 46 -> 43.5 (Zen 5, AVX-512), logsumexp 20.7 -> 19.5 and 36.5 -> 33; with
  * the loop's whole steps spelt out (short_sum_pass), log_softmax of 128
  * went 48 -> 39.6 and logsumexp 36.7 -> 29.5 in all. */
-static FSS_INLINE void FSS_FN(short_sums_c)(T buf[][W], int64_t n, V vm, V vnm, int ok, double *rest, double *cnt)
-{
 #if FSS_EXP_UNSHIFTED
-    if (n < FSS_SHORT_UNSHIFTED_MIN) {
-        const FSS_FN(term_plan) p = FSS_FN(short_shifted_plan)(vm, vnm);
-        FSS_FN(short_sum_pass)(buf, n, &p, FSS_SUB_ORDERED, rest, cnt);
-        return;
-    }
-    /* unshifted_plan's steps, lane by lane: the rows with |m| <= the limit
-     * (unshifted_k; "far" the others, whose lanes compute on m = K = 0, off
-     * the exponential's wide path, and are discarded) */
+/* short_sums_c's unshifted pass (unshifted_plan's steps, lane by lane):
+ * returns the lanes whose rows take it, having summed them, or 0 where no
+ * row of the block does. The other lanes compute on m = K = 0, off the
+ * exponential's wide path, and are discarded. */
+static FSS_INLINE int FSS_FN(short_sums_unshifted)(T buf[][W], int64_t n, V vm, V vnm, int ok, double *rest,
+                                                   double *cnt)
+{
     const VM far = VOP(lt)(VOP(set1)((T)FSS_UNSHIFTED_M_MAX), VOP(abs)(vm));
-    const V vK = VOP(zero_where)(far, VOP(round)(VOP(mul)(vm, VOP(set1)(1.44269504088896341f))));
-    const V m0 = VOP(zero_where)(far, vm);
     int uns = (1 << W) - 1;
     if (FSS_CAT(VM, _any)(far)) {
         T fv[W];
         VOP(storeu)(fv, VOP(one_where)(far));
         for (int j = 0; j < W; ++j)
             uns &= fv[j] != 0 ? ~(1 << j) : ~0;
-        if (!(ok & uns)) {
-            const FSS_FN(term_plan) p = FSS_FN(short_shifted_plan)(vm, vnm);
-            FSS_FN(short_sum_pass)(buf, n, &p, FSS_SUB_ORDERED, rest, cnt);
-            return;
-        }
+        if (!(ok & uns))
+            return 0;
     }
+    const V vK = VOP(zero_where)(far, VOP(round)(VOP(mul)(vm, VOP(set1)(1.44269504088896341f))));
+    const V m0 = VOP(zero_where)(far, vm);
     FSS_FN(term_plan) p = FSS_FN(short_shifted_plan)(vm, vnm);
     p.K = vK;
     p.magic = vf_exp_magic_v(vK);
@@ -333,19 +321,26 @@ static FSS_INLINE void FSS_FN(short_sums_c)(T buf[][W], int64_t n, V vm, V vnm, 
     FSS_FN(short_sum_pass)(buf, n, &p, FSS_SUB_NONE, rest, cnt);
     for (int j = 0; j < W; j += VD_W)
         vd_storeu(rest + j, vd_div(vd_loadu(rest + j), vd_loadu(unit + j)));
+    return uns;
+}
+#endif
+
+static FSS_INLINE void FSS_FN(short_sums_c)(T buf[][W], int64_t n, V vm, V vnm, int ok, double *rest, double *cnt)
+{
+    int uns = 0;
+#if FSS_EXP_UNSHIFTED
+    if (n >= FSS_SHORT_UNSHIFTED_MIN)
+        uns = FSS_FN(short_sums_unshifted)(buf, n, vm, vnm, ok, rest, cnt);
+#endif
     if (!(ok & ~uns))
         return;
+    /* straight into rest and cnt where no lane took the unshifted pass */
     double rest_s[W], cnt_s[W];
-    p = FSS_FN(short_shifted_plan)(vm, vnm);
-    FSS_FN(short_sum_pass)(buf, n, &p, FSS_SUB_ORDERED, rest_s, cnt_s);
-    for (int j = 0; j < W; ++j)
+    const FSS_FN(term_plan) p = FSS_FN(short_shifted_plan)(vm, vnm);
+    FSS_FN(short_sum_pass)(buf, n, &p, FSS_SUB_ORDERED, uns ? rest_s : rest, uns ? cnt_s : cnt);
+    for (int j = 0; uns && j < W; ++j)
         if (!(uns & (1 << j)))
             rest[j] = rest_s[j], cnt[j] = cnt_s[j];
-#else
-    (void)ok;
-    const FSS_FN(term_plan) p = FSS_FN(short_shifted_plan)(vm, vnm);
-    FSS_FN(short_sum_pass)(buf, n, &p, FSS_SUB_ORDERED, rest, cnt);
-#endif
 }
 
 #if FSS_SHORT_WIDE_LSE
