@@ -269,18 +269,6 @@ static inline FSS_FN(term_plan) FSS_FN(short_shifted_plan)(V vm, V vnm)
  * length (row_short's n_plan), as the row padded with -inf does. */
 #define FSS_SHORT_UNSHIFTED_MIN 32
 
-/* The sums of log_softmax's and logsumexp's terms, a lane a row, formed as
- * the general path forms them (row_sumexp_c): a float row whose maximum
- * allows (FSS_SHORT_UNSHIFTED_MIN, unshifted_k) takes unshifted terms with its own K, divided by
- * its own unit; the others the compensated exp(x - m). A block whose rows
- * differ takes both passes and each lane the one its row takes, so a row
- * gets the same bits whatever its neighbours (the second pass is rare:
- * logits up to 64 in magnitude are the common case). The unshifted terms
- * save the compensation's five operations a term: in the same loop,
- * log_softmax of rows of 64 floats measured 25.5 -> 24 ns a row, of 128
- * 46 -> 43.5 (Zen 5, AVX-512), logsumexp 20.7 -> 19.5 and 36.5 -> 33; with
- * the loop's whole steps spelt out (short_sum_pass), log_softmax of 128
- * went 48 -> 39.6 and logsumexp 36.7 -> 29.5 in all. */
 #if FSS_EXP_UNSHIFTED
 /* short_sums_c's unshifted pass (unshifted_plan's steps, lane by lane):
  * returns the lanes whose rows take it, having summed them, or 0 where no
@@ -325,6 +313,18 @@ static FSS_INLINE int FSS_FN(short_sums_unshifted)(T buf[][W], int64_t n, V vm, 
 }
 #endif
 
+/* The sums of log_softmax's and logsumexp's terms, a lane a row, formed as
+ * the general path forms them (row_sumexp_c): a float row whose maximum
+ * allows (FSS_SHORT_UNSHIFTED_MIN, unshifted_k) takes unshifted terms with its own K, divided by
+ * its own unit; the others the compensated exp(x - m). A block whose rows
+ * differ takes both passes and each lane the one its row takes, so a row
+ * gets the same bits whatever its neighbours (the second pass is rare:
+ * logits up to 64 in magnitude are the common case). The unshifted terms
+ * save the compensation's five operations a term: in the same loop,
+ * log_softmax of rows of 64 floats measured 25.5 -> 24 ns a row, of 128
+ * 46 -> 43.5 (Zen 5, AVX-512), logsumexp 20.7 -> 19.5 and 36.5 -> 33; with
+ * the loop's whole steps spelt out (short_sum_pass), log_softmax of 128
+ * went 48 -> 39.6 and logsumexp 36.7 -> 29.5 in all. */
 static FSS_INLINE void FSS_FN(short_sums_c)(T buf[][W], int64_t n, V vm, V vnm, int ok, double *rest, double *cnt)
 {
     int uns = 0;
