@@ -1,7 +1,9 @@
 /* The softmax focal-loss driver for one element type, included by
- * focal_driver.c with T / TS / KSET bound to float or double. The row
- * kernels are the cross-entropy ones (row_maxmin, row_sumexp_c, row_scale of
- * the active kernel table); only the per-row focal factor is new.
+ * focal_driver.c with T / TS / KSET bound to float or double. The kernels
+ * are the cross-entropy ones (row_maxmin, row_sumexp_c, row_scale of the
+ * active kernel table; rows up to the lane kernel's length through the
+ * lane kernels, lane_block.h, as cross_entropy takes them); only the
+ * per-row focal factor is new.
  *
  * Per row with target t (classes contiguous):
  *   m = max z, rest = sum_{j != max} exp(z_j - m) (compensated), S = 1 + rest
@@ -22,10 +24,29 @@
 
 #define FFN(name) FSS_DCAT(FSS_DCAT(fss_focal_, name), FSS_DCAT(_, TS))
 
+#include "lane_block.h"
+
 static void FFN(fill)(T *y, int64_t n, T v)
 {
     for (int64_t j = 0; j < n; ++j)
         y[j] = v;
+}
+
+/* The row's loss (returned) and, if K is not NULL, its gradient factor K
+ * (see above), from l = -log p_t >= 0 */
+static double FFN(factors)(const fss_focal_args *a, int64_t t, double l, double *K)
+{
+    const double q = -expm1(-l);
+    const double qg = pow(q, a->gamma); /* pow(0, 0) = 1: gamma = 0 is cross-entropy */
+    const double wt = a->weight ? a->weight[t] : 1.0;
+    const double at = a->alpha ? a->alpha[t] : a->alpha_scalar;
+    if (K) {
+        const double pt = exp(-l);
+        const double ratio = q > 0.0 ? l / q : 1.0;
+        const double F = pt > 0.0 ? qg * (1.0 + a->gamma * pt * ratio) : qg;
+        *K = wt * (at * F);
+    }
+    return wt * l * (at * qg);
 }
 
 static double FFN(row)(const KSET *k, const fss_focal_args *a, int64_t i)
@@ -59,16 +80,9 @@ static double FFN(row)(const KSET *k, const fss_focal_args *a, int64_t i)
     rest += count - 1.0; /* the counted terms of exactly 1 but the max's own */
     const double S = 1.0 + rest;
     const double l = ((double)m - zt) + log1p(rest);
-    const double q = -expm1(-l);
-    const double qg = pow(q, a->gamma); /* pow(0, 0) = 1: gamma = 0 is cross-entropy */
-    const double wt = a->weight ? a->weight[t] : 1.0;
-    const double at = a->alpha ? a->alpha[t] : a->alpha_scalar;
-    const double loss = wt * l * (at * qg);
+    double K;
+    const double loss = FFN(factors)(a, t, l, y ? &K : NULL);
     if (y) {
-        const double pt = exp(-l);
-        const double ratio = q > 0.0 ? l / q : 1.0;
-        const double F = pt > 0.0 ? qg * (1.0 + a->gamma * pt * ratio) : qg;
-        const double K = wt * (at * F);
         const double r = a->grad_scale;
         const double et = (double)y[t] / unit; /* the stored terms are exp(x - m) * unit */
         k->row_scale(y, n, (T)(r * K / (S * unit)), 0);
@@ -78,6 +92,52 @@ static double FFN(row)(const KSET *k, const fss_focal_args *a, int64_t i)
     return loss;
 }
 
+/* Rows [r0, r1) of up to the lane kernel's length through it, blocks of
+ * short_rows consecutive rows (ignored ones left out), their losses into
+ * loss (see LBN(grad_factors) for the gradient) */
+static void FFN(lanes)(const KSET *k, const fss_focal_args *a, int64_t r0, int64_t r1, double *loss)
+{
+    const int64_t n = a->n_classes;
+    const int per = k->short_rows;
+    T block[FSS_XENT_LANE_BUF];
+    for (int64_t i0 = r0; i0 < r1; i0 += per) {
+        const int g = (int)(r1 - i0 < per ? r1 - i0 : per);
+        const T *zr[FSS_SHORT_ROWS_MAX];
+        T *yr[FSS_SHORT_ROWS_MAX], gt[FSS_SHORT_ROWS_MAX];
+        int64_t tr[FSS_SHORT_ROWS_MAX], ir[FSS_SHORT_ROWS_MAX];
+        int nl = 0;
+        for (int64_t i = i0; i < i0 + g; ++i) {
+            T *y = a->grad ? (T *)a->grad + i * a->grad_row_stride : NULL;
+            loss[i - r0] = 0.0;
+            if (a->target[i] == a->ignore_index) {
+                if (y)
+                    FFN(fill)(y, n, 0);
+                continue;
+            }
+            zr[nl] = (const T *)a->logits + i * a->x_row_stride, yr[nl] = y, tr[nl] = a->target[i], ir[nl++] = i;
+        }
+        if (nl == 0)
+            continue;
+        LBN(row) rows[FSS_SHORT_ROWS_MAX];
+        double s[FSS_SHORT_ROWS_MAX];
+        const int ok = LBN(sums)(k, zr, tr, n, nl, block, rows);
+        for (int j = 0; j < nl; ++j) {
+            if (!(ok & (1 << j))) { /* not finite, or a NaN sum: as FFN(row) */
+                loss[ir[j] - r0] = NAN;
+                if (yr[j])
+                    FFN(fill)(yr[j], n, (T)NAN);
+                continue;
+            }
+            double K;
+            loss[ir[j] - r0] = FFN(factors)(a, tr[j], LBN(nll)(&rows[j]), yr[j] ? &K : NULL);
+            if (yr[j])
+                LBN(grad_factors)(&rows[j], a->grad_scale, K, &s[j], &gt[j]);
+        }
+        if (a->grad && ok)
+            LBN(write)(k, block, yr, tr, n, nl, ok, s, gt);
+    }
+}
+
 /* Block bi of b: its rows' losses into loss_rows (if any), their sum
  * returned, added in row order */
 static double FFN(block)(const KSET *k, const fss_focal_args *a, fss_loss_blocks b, int64_t bi)
@@ -85,6 +145,20 @@ static double FFN(block)(const KSET *k, const fss_focal_args *a, fss_loss_blocks
     T *loss_rows = (T *)a->loss_rows;
     const int64_t r1 = (bi + 1) * b.len < b.units ? (bi + 1) * b.len : b.units;
     double acc = 0.0;
+    if (LBN(takes)(k, a->n_classes)) {
+        /* the lane kernels, a chunk of rows at a time */
+        double loss[4 * FSS_SHORT_ROWS_MAX];
+        for (int64_t c0 = bi * b.len; c0 < r1; c0 += 4 * FSS_SHORT_ROWS_MAX) {
+            const int64_t c1 = r1 - c0 < 4 * FSS_SHORT_ROWS_MAX ? r1 : c0 + 4 * FSS_SHORT_ROWS_MAX;
+            FFN(lanes)(k, a, c0, c1, loss);
+            for (int64_t i = c0; i < c1; ++i) {
+                if (loss_rows)
+                    loss_rows[i] = (T)loss[i - c0];
+                acc += loss[i - c0];
+            }
+        }
+        return acc;
+    }
     for (int64_t i = bi * b.len; i < r1; ++i) {
         const double l = FFN(row)(k, a, i);
         if (loss_rows)

@@ -15,6 +15,8 @@
 
 #define XFN(name) FSS_DCAT(FSS_DCAT(fss_xent_, name), FSS_DCAT(_, TS))
 
+#include "lane_block.h"
+
 static void XFN(fill)(T *y, int64_t n, T v)
 {
     for (int64_t j = 0; j < n; ++j)
@@ -287,6 +289,100 @@ static void XFN(rows_range)(const KSET *k, const fss_xent_args *a, int64_t r0, i
     }
 }
 
+/* Whether the rows take the lane kernels (lanes_range): class-index targets
+ * without label smoothing, whose gradient is a per-row factor times p -
+ * onehot(t), of up to the lane kernel's length */
+static int XFN(lanes)(const KSET *k, const fss_xent_args *a)
+{
+    return a->target && a->label_smoothing == 0.0 && LBN(takes)(k, a->n_classes);
+}
+
+/* Rows of at most group_rows(n) for the scratch rows (T != 1 without a
+ * gradient) */
+static int64_t XFN(scratch_rows)(const KSET *k, const fss_xent_args *a)
+{
+    const int64_t g = XFN(group_rows)(a->n_classes);
+    return XFN(lanes)(k, a) && k->short_rows > g ? k->short_rows : g;
+}
+
+/* rows_range for rows that take the lane kernels: blocks of short_rows
+ * consecutive rows, the ignored ones left out of the block (the lanes are
+ * independent: every row gets the bits it gets alone). Per row: loss =
+ * w_t ((m - z_t) + log1p(rest)), gradient r w_t (p - onehot(t)). Its own
+ * lean per-row steps rather than the stages': at 16 classes the driver's
+ * share of a row is as large as the kernels'. */
+static void XFN(lanes_range)(const KSET *k, const fss_xent_args *a, int64_t r0, int64_t r1, T *scratch,
+                             fss_loss_blocks b, double *sums)
+{
+    const int64_t n = a->n_classes;
+    const int per = k->short_rows;
+    const T *w = (const T *)a->weight;
+    T *loss_rows = (T *)a->loss_rows;
+    const double r_row = a->grad_scale / a->temperature; /* the gradient's factor, sample weight aside */
+    double acc = 0.0;
+    /* the row after the next loss block's last (a running bound: a 64-bit
+     * division a row showed in the profile) */
+    int64_t block_end = (r0 / b.len + 1) * b.len;
+    if (block_end > b.units)
+        block_end = b.units;
+    T block[FSS_XENT_LANE_BUF];
+    for (int64_t i0 = r0; i0 < r1; i0 += per) {
+        const int g = (int)(r1 - i0 < per ? r1 - i0 : per);
+        const T *zr[FSS_SHORT_ROWS_MAX];
+        T *yr[FSS_SHORT_ROWS_MAX], gt[FSS_SHORT_ROWS_MAX];
+        int64_t tr[FSS_SHORT_ROWS_MAX];
+        int live[FSS_SHORT_ROWS_MAX], nl = 0;
+        double loss[FSS_SHORT_ROWS_MAX];
+        for (int j = 0; j < g; ++j) {
+            const int64_t i = i0 + j, t = a->target[i];
+            const T *x = (const T *)a->logits + i * a->x_row_stride;
+            T *y = a->grad ? (T *)a->grad + i * a->grad_row_stride : NULL;
+            loss[j] = 0.0;
+            if (t == a->ignore_index) {
+                if (y)
+                    XFN(fill)(y, n, 0);
+                continue;
+            }
+            if (a->temperature != 1.0) {
+                T *buf = y ? y : scratch + j * n;
+                k->row_multo(x, n, (T)(1.0 / a->temperature), buf);
+                x = buf;
+            }
+            zr[nl] = x, yr[nl] = y, tr[nl] = t, live[nl++] = j;
+        }
+        if (nl > 0) {
+            LBN(row) rows[FSS_SHORT_ROWS_MAX];
+            double s[FSS_SHORT_ROWS_MAX];
+            const int ok = LBN(sums)(k, zr, tr, n, nl, block, rows);
+            for (int j = 0; j < nl; ++j) {
+                if (!(ok & (1 << j))) { /* NaN, as the stages give such a row */
+                    loss[live[j]] = NAN;
+                    if (yr[j])
+                        XFN(fill)(yr[j], n, (T)NAN);
+                    continue;
+                }
+                const double sw = a->sample_weight ? a->sample_weight[i0 + live[j]] : 1.0;
+                const double wt = w ? (double)w[tr[j]] : 1.0;
+                loss[live[j]] = sw * (wt * LBN(nll)(&rows[j]));
+                if (yr[j])
+                    LBN(grad_factors)(&rows[j], sw * r_row, wt, &s[j], &gt[j]);
+            }
+            if (a->grad && ok)
+                LBN(write)(k, block, yr, tr, n, nl, ok, s, gt);
+        }
+        for (int j = 0; j < g; ++j) {
+            if (loss_rows)
+                loss_rows[i0 + j] = (T)loss[j];
+            acc += loss[j];
+            if (i0 + j + 1 == block_end) {
+                sums[(block_end - 1) / b.len] = acc;
+                acc = 0.0;
+                block_end = block_end + b.len < b.units ? block_end + b.len : b.units;
+            }
+        }
+    }
+}
+
 /* One thread runs the rows without entering the OpenMP runtime (its team
  * setup, even for a team of one, is a good part of a small call). A team
  * gives each thread a contiguous range of whole blocks of rows; the total
@@ -300,9 +396,10 @@ static int XFN(run)(const KSET *k, const fss_xent_args *a, double *loss_sum, int
         return FSS_OK;
     const fss_loss_blocks blocks = fss_loss_blocks_for(rows, 1, FSS_LOSS_MIN_BLOCK / (n > 0 ? n : 1) + 1);
     const int nt = fss_threads_for(rows * (n > 0 ? n : 1), blocks.count, num_threads);
+    const int lanes = XFN(lanes)(k, a);
     T *scratch = NULL;
     if (a->temperature != 1.0 && a->grad == NULL) {
-        scratch = (T *)malloc((size_t)(n > 0 ? n : 1) * sizeof(T) * (size_t)XFN(group_rows)(n) * (size_t)nt);
+        scratch = (T *)malloc((size_t)(n > 0 ? n : 1) * sizeof(T) * (size_t)XFN(scratch_rows)(k, a) * (size_t)nt);
         if (scratch == NULL)
             return FSS_ERR_NOMEM;
     }
@@ -314,14 +411,20 @@ static int XFN(run)(const KSET *k, const fss_xent_args *a, double *loss_sum, int
             const int64_t t = omp_get_thread_num(), team = omp_get_num_threads();
             int64_t r0, r1;
             fss_loss_blocks_share(blocks, t, team, &r0, &r1);
-            T *buf = scratch ? scratch + (size_t)n * (size_t)XFN(group_rows)(n) * (size_t)t : NULL;
-            XFN(rows_range)(k, a, r0, r1, buf, blocks, sums);
+            T *buf = scratch ? scratch + (size_t)n * (size_t)XFN(scratch_rows)(k, a) * (size_t)t : NULL;
+            if (lanes)
+                XFN(lanes_range)(k, a, r0, r1, buf, blocks, sums);
+            else
+                XFN(rows_range)(k, a, r0, r1, buf, blocks, sums);
         }
     } else
 #endif
     {
         (void)nt;
-        XFN(rows_range)(k, a, 0, rows, scratch, blocks, sums);
+        if (lanes)
+            XFN(lanes_range)(k, a, 0, rows, scratch, blocks, sums);
+        else
+            XFN(rows_range)(k, a, 0, rows, scratch, blocks, sums);
     }
     free(scratch);
     if (loss_sum)

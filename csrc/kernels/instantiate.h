@@ -45,6 +45,7 @@
 #include "xent_short_kernels.h"
 #include "col_kernels.h"
 #include "short_row_kernels.h"
+#include "xent_lane_kernels.h"
 #undef T
 #undef TS
 #undef V
@@ -96,6 +97,7 @@
 #include "xent_short_kernels.h"
 #include "col_kernels.h"
 #include "short_row_kernels.h"
+#include "xent_lane_kernels.h"
 #undef T
 #undef TS
 #undef V
@@ -124,6 +126,7 @@
             FSS_FN_OF(row_sumexp_c, ts), FSS_FN_OF(row_gapdot, ts),                        \
             FSS_FN_OF(row_scalesub, ts), FSS_FN_OF(row_multo, ts),                         \
             FSS_FN_OF(rows_max, ts), FSS_FN_OF(rows_sumexp_c, ts),                         \
+            FSS_FN_OF(rows_xent_sums, ts), FSS_FN_OF(rows_xent_scale, ts),                 \
             FSS_FN_OF(row_short, ts), FSS_FN_OF(rows_short, ts),                          \
             { FSS_SHORT_MAX(width), FSS_SHORT_MAX_LSM(width), FSS_SHORT_MAX_LSE(width) }, (width), \
             FSS_FN_OF(log1p_rows, ts)                                                      \

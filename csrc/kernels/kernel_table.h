@@ -28,6 +28,11 @@
 /* The most rows the cross-entropy short-row kernels take at once */
 #define FSS_XENT_ROWS 8
 
+/* Elements of the block buffer the cross-entropy lane kernels take from
+ * their caller: a block of short_rows rows of up to short_max[1] elements
+ * (AVX-512: 16 rows of 128 floats) */
+#define FSS_XENT_LANE_BUF 2048
+
 #define FSS_DECLARE_KERNEL_SET(T, TS)                                                        \
     typedef struct {                                                                         \
         /* max over a contiguous row (a NaN may or may not win: callers check the sum) */   \
@@ -73,6 +78,14 @@
         void (*rows_max)(int k, const T *const *x, int64_t n, T *m);                          \
         void (*rows_sumexp_c)(int k, const T *const *x, int64_t n, const T *m,                \
                               T *const *e_out, double *rest, double *count, double *unit);     \
+        /* k <= short_rows rows x[j] of n <= short_max[1] elements, a lane each, through      \
+         * block (FSS_XENT_LANE_BUF elements): m, rest, L = log1p(rest), unit and the target \
+         * t[j]'s term et of each row; returns a bit per row taken (finite, sum not NaN)     \
+         * (kernels/xent_lane_kernels.h) */                                                   \
+        int (*rows_xent_sums)(const T *const *x, int64_t n, int k, const int64_t *t, T *block, \
+                              T *m, double *rest, double *L, double *unit, double *et);      \
+        /* y[j] = the terms left in block times s[j], for the rows whose bit is set in ok */  \
+        void (*rows_xent_scale)(T *block, T *const *y, int64_t n, int k, int ok, const double *s); \
         /* ---- short rows (kernels/short_row_kernels.h) ---- */                            \
         /* a whole finite row of n <= short_max[op] elements, no block loops: op as fss_op;   \
          * returns 0, having written nothing, when the general path must take the row */     \

@@ -188,7 +188,7 @@ static inline void FSS_FN(short_sums_store)(double *rest, const FSS_FN(lane_sum)
 #endif
 }
 
-/* softmax's terms in short_sum_pass: plain exp(x - m), stored back */
+/* softmax's terms in short_sum_pass: plain exp(x - m) */
 #define FSS_SHORT_PLAIN (-1)
 
 /* e[j] = the terms of x[j], nv vectors interleaved: for how =
@@ -209,10 +209,11 @@ static FSS_INLINE void FSS_FN(short_terms)(const V *x, V *e, int nv, const FSS_F
  * FSS_EXP_STEP element rows at a time (past n: the maximum, discarded),
  * their exponentials interleaved (exp_poly.h); the terms above p->top
  * counted in cnt[j], the others added to their accumulator
- * (FSS_SHORT_SUMS) and combined into rest[j]. FSS_SHORT_PLAIN stores the
- * terms back into buf. how is a constant at each call. */
+ * (FSS_SHORT_SUMS) and combined into rest[j]. store: the terms go back
+ * into buf (softmax's, cross-entropy's). how and store are constants at
+ * each call. */
 static FSS_INLINE void FSS_FN(short_sum_pass)(T buf[][W], int64_t n, const FSS_FN(term_plan) *plan, const int how,
-                                              double *rest, double *cnt)
+                                              const int store, double *rest, double *cnt)
 {
     /* a local copy, kept in registers across the stores (as sumexp_c_loop) */
     const FSS_FN(term_plan) pl = *plan, *p = &pl;
@@ -228,7 +229,7 @@ static FSS_INLINE void FSS_FN(short_sum_pass)(T buf[][W], int64_t n, const FSS_F
         for (int j = 0; j < FSS_EXP_STEP; ++j)
             e0[j] = VOP(loadu)(buf[i + j]);
         FSS_FN(short_terms)(e0, e0, FSS_EXP_STEP, p, how);
-        for (int j = 0; how == FSS_SHORT_PLAIN && j < FSS_EXP_STEP; ++j)
+        for (int j = 0; store && j < FSS_EXP_STEP; ++j)
             VOP(storeu)(buf[i + j], e0[j]);
         for (int j = 0; j < FSS_EXP_STEP; ++j)
             FSS_FN(lane_sum_add)(&acc[j % FSS_SHORT_SUMS], FSS_FN(count_top)(e0[j], p->top, &c));
@@ -243,7 +244,7 @@ static FSS_INLINE void FSS_FN(short_sum_pass)(T buf[][W], int64_t n, const FSS_F
             FSS_FN(short_terms)(x0, e0, FSS_EXP_STEP, p, how);
         else
             FSS_FN(short_terms)(x0, e0, 2, p, how);
-        for (int j = 0; how == FSS_SHORT_PLAIN && j < nj; ++j)
+        for (int j = 0; store && j < nj; ++j)
             VOP(storeu)(buf[i + j], e0[j]);
         for (int j = 0; j < nj; ++j)
             FSS_FN(lane_sum_add)(&acc[j % FSS_SHORT_SUMS], FSS_FN(count_top)(e0[j], p->top, &c));
@@ -269,24 +270,29 @@ static inline FSS_FN(term_plan) FSS_FN(short_shifted_plan)(V vm, V vnm)
  * length (row_short's n_plan), as the row padded with -inf does. */
 #define FSS_SHORT_UNSHIFTED_MIN 32
 
-#if FSS_EXP_UNSHIFTED
-/* short_sums_c's unshifted pass (unshifted_plan's steps, lane by lane):
- * returns the lanes whose rows take it, having summed them, or 0 where no
- * row of the block does. The other lanes compute on m = K = 0, off the
- * exponential's wide path, and are discarded. */
-static FSS_INLINE int FSS_FN(short_sums_unshifted)(T buf[][W], int64_t n, V vm, V vnm, int ok, double *rest,
-                                                   double *cnt)
+/* The lanes whose rows take unshifted terms (|m| <= FSS_UNSHIFTED_M_MAX),
+ * a bit each, and far: the others */
+static FSS_INLINE int FSS_FN(short_unshifted_lanes)(V vm, VM *far)
 {
-    const VM far = VOP(lt)(VOP(set1)((T)FSS_UNSHIFTED_M_MAX), VOP(abs)(vm));
+    *far = VOP(lt)(VOP(set1)((T)FSS_UNSHIFTED_M_MAX), VOP(abs)(vm));
     int uns = (1 << W) - 1;
-    if (FSS_CAT(VM, _any)(far)) {
+    if (FSS_CAT(VM, _any)(*far)) {
         T fv[W];
-        VOP(storeu)(fv, VOP(one_where)(far));
+        VOP(storeu)(fv, VOP(one_where)(*far));
         for (int j = 0; j < W; ++j)
             uns &= fv[j] != 0 ? ~(1 << j) : ~0;
-        if (!(ok & uns))
-            return 0;
     }
+    return uns;
+}
+
+#if FSS_EXP_UNSHIFTED
+/* short_sums_c's unshifted pass (unshifted_plan's steps, lane by lane) for
+ * every lane; the far lanes compute on m = K = 0, off the exponential's
+ * wide path, and are discarded. unit[j]: lane j's factor exp(m - K ln2),
+ * divided out of rest[j] (and left in the stored terms). */
+static FSS_INLINE void FSS_FN(short_sums_unshifted)(T buf[][W], int64_t n, V vm, V vnm, VM far, const int store,
+                                                    double *rest, double *cnt, double *unit)
+{
     const V vK = VOP(zero_where)(far, VOP(round)(VOP(mul)(vm, VOP(set1)(1.44269504088896341f))));
     const V m0 = VOP(zero_where)(far, vm);
     FSS_FN(term_plan) p = FSS_FN(short_shifted_plan)(vm, vnm);
@@ -299,48 +305,79 @@ static FSS_INLINE int FSS_FN(short_sums_unshifted)(T buf[][W], int64_t n, V vm, 
     vf_exp_biased_n(&em, 1, p.magic);
     /* the float below em, as unshifted_plan_of (em is normal, in [0.7, 1.42]) */
     p.top = VOP(mul)(em, VOP(set1)(1.0f - 5.9604644775390625e-08f));
-    double md[W], kd[W], unit[W];
+    double md[W], kd[W];
     ACC(store)(md, ACC(add)(ACC(zero)(), m0));
     ACC(store)(kd, ACC(add)(ACC(zero)(), vK));
     for (int j = 0; j < W; j += VD_W) { /* unit = exp(unshifted_d) */
         const vd d = vd_sub(vd_loadu(md + j), vd_mul(vd_loadu(kd + j), vd_set1(0.6931471805599453)));
         vd_storeu(unit + j, vd_add(vd_set1(1.0), vd_expm1_reduced(d)));
     }
-    FSS_FN(short_sum_pass)(buf, n, &p, FSS_SUB_NONE, rest, cnt);
+    if (store)
+        FSS_FN(short_sum_pass)(buf, n, &p, FSS_SUB_NONE, 1, rest, cnt);
+    else
+        FSS_FN(short_sum_pass)(buf, n, &p, FSS_SUB_NONE, 0, rest, cnt);
     for (int j = 0; j < W; j += VD_W)
         vd_storeu(rest + j, vd_div(vd_loadu(rest + j), vd_loadu(unit + j)));
-    return uns;
 }
 #endif
 
-/* The sums of log_softmax's and logsumexp's terms, a lane a row, formed as
- * the general path forms them (row_sumexp_c): a float row whose maximum
- * allows (FSS_SHORT_UNSHIFTED_MIN, unshifted_k) takes unshifted terms with its own K, divided by
- * its own unit; the others the compensated exp(x - m). A block whose rows
- * differ takes both passes and each lane the one its row takes, so a row
- * gets the same bits whatever its neighbours (the second pass is rare:
- * logits up to 64 in magnitude are the common case). The unshifted terms
- * save the compensation's five operations a term: in the same loop,
- * log_softmax of rows of 64 floats measured 25.5 -> 24 ns a row, of 128
- * 46 -> 43.5 (Zen 5, AVX-512), logsumexp 20.7 -> 19.5 and 36.5 -> 33; with
- * the loop's whole steps spelt out (short_sum_pass), log_softmax of 128
- * went 48 -> 39.6 and logsumexp 36.7 -> 29.5 in all. */
-static FSS_INLINE void FSS_FN(short_sums_c)(T buf[][W], int64_t n, V vm, V vnm, int ok, double *rest, double *cnt)
+/* The sums of log_softmax's, logsumexp's and cross-entropy's terms, a lane
+ * a row, formed as the general path forms them (row_sumexp_c): a float row
+ * whose maximum allows (FSS_SHORT_UNSHIFTED_MIN, unshifted_k) takes
+ * unshifted terms with its own K, divided by its own unit; the others the
+ * compensated exp(x - m), unit 1. A block whose rows differ takes both
+ * passes and each lane the one its row takes, so a row gets the same bits
+ * whatever its neighbours (the second pass is rare: logits up to 64 in
+ * magnitude are the common case); where the terms are stored (store), the
+ * second pass reads a copy of the block the first has not overwritten. The
+ * unshifted terms save the compensation's five operations a term: in the
+ * same loop, log_softmax of rows of 64 floats measured 25.5 -> 24 ns a row,
+ * of 128 46 -> 43.5 (Zen 5, AVX-512), logsumexp 20.7 -> 19.5 and 36.5 ->
+ * 33; with the loop's whole steps spelt out (short_sum_pass), log_softmax
+ * of 128 went 48 -> 39.6 and logsumexp 36.7 -> 29.5 in all. */
+static FSS_INLINE void FSS_FN(short_sums_c)(T buf[][W], int64_t n, V vm, V vnm, int ok, const int store,
+                                           double *rest, double *cnt, double *unit)
 {
     int uns = 0;
+    for (int j = 0; j < W; ++j)
+        unit[j] = 1.0;
 #if FSS_EXP_UNSHIFTED
-    if (n >= FSS_SHORT_UNSHIFTED_MIN)
-        uns = FSS_FN(short_sums_unshifted)(buf, n, vm, vnm, ok, rest, cnt);
+    T keep[FSS_SHORT_MAX_LSE(W)][W]; /* used where store is set */
+    if (n >= FSS_SHORT_UNSHIFTED_MIN) {
+        VM far;
+        uns = FSS_FN(short_unshifted_lanes)(vm, &far) & ok;
+        if (store && uns && (ok & ~uns))
+            memcpy(keep, buf, (size_t)n * sizeof buf[0]);
+        if (uns)
+            FSS_FN(short_sums_unshifted)(buf, n, vm, vnm, far, store, rest, cnt, unit);
+    }
 #endif
     if (!(ok & ~uns))
         return;
     /* straight into rest and cnt where no lane took the unshifted pass */
     double rest_s[W], cnt_s[W];
     const FSS_FN(term_plan) p = FSS_FN(short_shifted_plan)(vm, vnm);
-    FSS_FN(short_sum_pass)(buf, n, &p, FSS_SUB_ORDERED, uns ? rest_s : rest, uns ? cnt_s : cnt);
-    for (int j = 0; uns && j < W; ++j)
-        if (!(uns & (1 << j)))
-            rest[j] = rest_s[j], cnt[j] = cnt_s[j];
+    if (!uns) {
+        if (store)
+            FSS_FN(short_sum_pass)(buf, n, &p, FSS_SUB_ORDERED, 1, rest, cnt);
+        else
+            FSS_FN(short_sum_pass)(buf, n, &p, FSS_SUB_ORDERED, 0, rest, cnt);
+        return;
+    }
+#if FSS_EXP_UNSHIFTED
+    T(*src)[W] = store ? keep : buf;
+    if (store)
+        FSS_FN(short_sum_pass)(src, n, &p, FSS_SUB_ORDERED, 1, rest_s, cnt_s);
+    else
+        FSS_FN(short_sum_pass)(src, n, &p, FSS_SUB_ORDERED, 0, rest_s, cnt_s);
+    for (int j = 0; j < W; ++j) {
+        if (uns & (1 << j))
+            continue;
+        rest[j] = rest_s[j], cnt[j] = cnt_s[j], unit[j] = 1.0;
+        for (int64_t i = 0; store && i < n; ++i)
+            buf[i][j] = src[i][j];
+    }
+#endif
 }
 
 #if FSS_SHORT_WIDE_LSE
@@ -402,17 +439,14 @@ static FSS_OUTLINE void FSS_FN(short_wide_lse)(T buf[][W], int64_t n, const T *m
 }
 #endif
 
-/* k <= W rows x[j] -> y[j] of n <= FSS_SHORT_MAX_LSE(W) elements each (op as
- * fss_op; y[j] may be x[j]). Returns a bit per row written (1 << j); a row whose bit is clear
- * is untouched. */
-static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t n, int k)
+/* mv[j] = the maximum of lane j's row (buf as short_gather leaves it), and
+ * nmv[j] = -mv[j]; returns a bit per finite row j < k. A row that is not
+ * finite takes the general path; its lane computes on a stand-in maximum of
+ * 0 and is discarded. Four chains of maxima, not one (a NaN may or may not
+ * show in the maximum either way; it shows in the sum, and the row is
+ * declined). */
+static inline int FSS_FN(short_block_max)(T buf[][W], int64_t n, int k, T *mv, T *nmv)
 {
-    T buf[FSS_SHORT_MAX_LSE(W)][W], mv[W], hi[W], lo[W];
-    double rest[W], cnt[W];
-    /* lanes past k hold zeros: finite, and their results are never stored */
-    FSS_FN(short_gather)(buf, xr, n, k);
-    /* four chains of maxima, not one (a NaN may or may not show in the
-     * maximum either way; it shows in the sum, and the row is declined) */
     V m4[4];
     for (int q = 0; q < 4; ++q)
         m4[q] = VOP(set1)(-(T)INFINITY);
@@ -422,27 +456,36 @@ static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t 
             m4[q] = VOP(max)(m4[q], VOP(loadu)(buf[i4 + q]));
     for (; i4 < n; ++i4)
         m4[0] = VOP(max)(m4[0], VOP(loadu)(buf[i4]));
-    V vm = VOP(max)(VOP(max)(m4[0], m4[1]), VOP(max)(m4[2], m4[3]));
-    /* a row that is not finite takes the general path; its lane computes on
-     * a stand-in maximum of 0 and is discarded */
-    VOP(storeu)(mv, vm);
+    VOP(storeu)(mv, VOP(max)(VOP(max)(m4[0], m4[1]), VOP(max)(m4[2], m4[3])));
     int ok = 0;
     for (int j = 0; j < W; ++j) {
         if (j < k && isfinite(mv[j]))
             ok |= 1 << j;
         else if (!isfinite(mv[j]))
             mv[j] = 0;
-    }
-    T nmv[W];
-    for (int j = 0; j < W; ++j)
         nmv[j] = -mv[j];
-    vm = VOP(loadu)(mv);
-    const V vnm = VOP(loadu)(nmv);
+    }
+    return ok;
+}
+
+/* k <= W rows x[j] -> y[j] of n <= FSS_SHORT_MAX_LSE(W) elements each (op as
+ * fss_op; y[j] may be x[j]). Returns a bit per row written (1 << j); a row whose bit is clear
+ * is untouched. */
+static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t n, int k)
+{
+    T buf[FSS_SHORT_MAX_LSE(W)][W], mv[W], hi[W], lo[W];
+    double rest[W], cnt[W];
+    /* lanes past k hold zeros: finite, and their results are never stored */
+    FSS_FN(short_gather)(buf, xr, n, k);
+    T nmv[W];
+    int ok = FSS_FN(short_block_max)(buf, n, k, mv, nmv);
+    const V vm = VOP(loadu)(mv), vnm = VOP(loadu)(nmv);
     if (op == 0) {
         const FSS_FN(term_plan) p = FSS_FN(short_shifted_plan)(vm, vnm);
-        FSS_FN(short_sum_pass)(buf, n, &p, FSS_SHORT_PLAIN, rest, cnt);
+        FSS_FN(short_sum_pass)(buf, n, &p, FSS_SHORT_PLAIN, 1, rest, cnt);
     } else {
-        FSS_FN(short_sums_c)(buf, n, vm, vnm, ok, rest, cnt);
+        double unit[W];
+        FSS_FN(short_sums_c)(buf, n, vm, vnm, ok, 0, rest, cnt, unit);
     }
     double r[W], l1p[W];
     int cancel = 0;
