@@ -13,8 +13,10 @@ import pytest
 
 import fastsoftmax as fs
 
-# lengths around the vector widths and every ISA's lane limit (32-128)
-LENGTHS = [1, 2, 3, 7, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 95, 96, 97, 127, 128, 129]
+# lengths around the vector widths and every ISA's lane limit (32-128), and
+# longer rows (the row kernels: the accuracy bounds hold on either path)
+LENGTHS = [1, 2, 3, 7, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 95, 96, 97, 127, 128, 129, 250,
+           1000]
 
 
 def _logits(rng, rows, n, dtype):
