@@ -78,16 +78,18 @@ static double FFN(row)(const KSET *k, const fss_focal_args *a, int64_t i)
         return NAN;
     }
     rest += count - 1.0; /* the counted terms of exactly 1 but the max's own */
-    const double S = 1.0 + rest;
-    const double l = ((double)m - zt) + log1p(rest);
+    const double L = log1p(rest);
+    const double l = ((double)m - zt) + L;
     double K;
     const double loss = FFN(factors)(a, t, l, y ? &K : NULL);
-    if (y) {
-        const double r = a->grad_scale;
-        const double et = (double)y[t] / unit; /* the stored terms are exp(x - m) * unit */
-        k->row_scale(y, n, (T)(r * K / (S * unit)), 0);
-        const double gt = zt == (double)m ? -K * rest / S : K * et / S - K; /* K (p_t - 1) */
-        y[t] = (T)(r * gt);
+    if (y) { /* K (p - onehot(t)), as cross_entropy's rows */
+        const LBN(row) lr = { m, rest, L, unit, (double)y[t], zt };
+        double f;
+        T gt, hi, lo;
+        LBN(grad_factors)(&lr, a->grad_scale, K, &f, &gt);
+        LBN(split)(f, &hi, &lo);
+        k->row_scale(y, n, hi, lo);
+        y[t] = gt;
     }
     return loss;
 }

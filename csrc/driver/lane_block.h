@@ -53,6 +53,14 @@ static void LBN(grad_factors)(const LBN(row) *w, double r, double K, double *s, 
     *gt = (T)(r * g);
 }
 
+/* s as hi + lo (row_scale's one rounding per element; rows_xent_scale
+ * splits its factors the same way) */
+static void LBN(split)(double s, T *hi, T *lo)
+{
+    *hi = (T)s;
+    *lo = (T)(s - (double)*hi);
+}
+
 /* The gradient rows y[j] of the rows taken (ok), from the terms in block
  * and each row's grad_factors */
 static void LBN(write)(const KSET *k, T *block, T *const *y, const int64_t *t, int64_t n, int nb, int ok,

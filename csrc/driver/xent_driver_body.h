@@ -144,19 +144,27 @@ static double XFN(stage_finish)(const KSET *k, const fss_xent_args *a, const XFN
             loss += eps / (double)n * (gap + a->weight_sum * L);
     }
     if (y) {
-        const double r = s->sw * a->grad_scale / a->temperature;
+        const double r = s->sw * (a->grad_scale / a->temperature);
         if (q) {
             k->row_scalesub(y, n, (T)(r * uw / Su), (T)(r * (1.0 - eps)), q, w);
             if (eps > 0.0)
                 k->row_scalesub(y, n, (T)1, (T)(r * eps / (double)n), NULL, w);
+        } else if (eps == 0.0) {
+            /* w_t (p - onehot(t)): the lane path's factors (LBN(grad_factors),
+             * as the focal loss's rows take them) */
+            const LBN(row) lr = { m, rest, L, s->unit, (double)y[t], zt };
+            double f;
+            T gt;
+            LBN(grad_factors)(&lr, r, w ? (double)w[t] : 1.0, &f, &gt);
+            T hi, lo;
+            LBN(split)(f, &hi, &lo);
+            k->row_scale(y, n, hi, lo);
+            y[t] = gt;
         } else {
             const double wt = w ? (double)w[t] : 1.0;
             const double coef = (1.0 - eps) * wt + eps * a->weight_sum / (double)n;
             const double et = (double)y[t] / s->unit;
-            if (eps > 0.0)
-                k->row_scalesub(y, n, (T)(r * coef / Su), (T)(r * eps / (double)n), NULL, w);
-            else
-                k->row_scale(y, n, (T)(r * coef / Su), 0);
+            k->row_scalesub(y, n, (T)(r * coef / Su), (T)(r * eps / (double)n), NULL, w);
             double gt;
             if (zt == (double)m) /* p_t - 1 = -rest / S, without cancellation */
                 gt = eps / (double)n * (a->weight_sum - wt) - coef * rest / S;
