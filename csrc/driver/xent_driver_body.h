@@ -305,8 +305,8 @@ static int XFN(lanes)(const KSET *k, const fss_xent_args *a)
     return a->target && a->label_smoothing == 0.0 && LBN(takes)(k, a->n_classes);
 }
 
-/* Rows of at most group_rows(n) for the scratch rows (T != 1 without a
- * gradient) */
+/* Scratch rows per thread (T != 1 without a gradient): a group's, or a
+ * lane block's where the rows take the lane kernels */
 static int64_t XFN(scratch_rows)(const KSET *k, const fss_xent_args *a)
 {
     const int64_t g = XFN(group_rows)(a->n_classes);
