@@ -83,13 +83,8 @@ static double FFN(row)(const KSET *k, const fss_focal_args *a, int64_t i)
     double K;
     const double loss = FFN(factors)(a, t, l, y ? &K : NULL);
     if (y) { /* K (p - onehot(t)), as cross_entropy's rows */
-        const LBN(row) lr = { m, rest, L, unit, (double)y[t], zt };
-        double f;
-        T gt, hi, lo;
-        LBN(grad_factors)(&lr, a->grad_scale, K, &f, &gt);
-        LBN(split)(f, &hi, &lo);
-        k->row_scale(y, n, hi, lo);
-        y[t] = gt;
+        const LBN(row) lr = { m, rest, L, unit, 0.0, zt };
+        LBN(row_grad)(k, y, n, t, lr, a->grad_scale, K);
     }
     return loss;
 }

@@ -53,12 +53,18 @@ static void LBN(grad_factors)(const LBN(row) *w, double r, double K, double *s, 
     *gt = (T)(r * g);
 }
 
-/* s as hi + lo (row_scale's one rounding per element; rows_xent_scale
- * splits its factors the same way) */
-static void LBN(split)(double s, T *hi, T *lo)
+/* One row's gradient r K (p - onehot(t)) through the row kernels: y holds
+ * its terms (the target's among them, w->et is read from there) */
+static void LBN(row_grad)(const KSET *k, T *y, int64_t n, int64_t t, LBN(row) w, double r, double K)
 {
-    *hi = (T)s;
-    *lo = (T)(s - (double)*hi);
+    w.et = (double)y[t];
+    double f;
+    T gt;
+    LBN(grad_factors)(&w, r, K, &f, &gt);
+    /* f as hi + lo: row_scale's one rounding per element, as rows_xent_scale */
+    const T hi = (T)f;
+    k->row_scale(y, n, hi, (T)(f - (double)hi));
+    y[t] = gt;
 }
 
 /* The gradient rows y[j] of the rows taken (ok), from the terms in block

@@ -152,14 +152,8 @@ static double XFN(stage_finish)(const KSET *k, const fss_xent_args *a, const XFN
         } else if (eps == 0.0) {
             /* w_t (p - onehot(t)): the lane path's factors (LBN(grad_factors),
              * as the focal loss's rows take them) */
-            const LBN(row) lr = { m, rest, L, s->unit, (double)y[t], zt };
-            double f;
-            T gt;
-            LBN(grad_factors)(&lr, r, w ? (double)w[t] : 1.0, &f, &gt);
-            T hi, lo;
-            LBN(split)(f, &hi, &lo);
-            k->row_scale(y, n, hi, lo);
-            y[t] = gt;
+            const LBN(row) lr = { m, rest, L, s->unit, 0.0, zt };
+            LBN(row_grad)(k, y, n, t, lr, r, w ? (double)w[t] : 1.0);
         } else {
             const double wt = w ? (double)w[t] : 1.0;
             const double coef = (1.0 - eps) * wt + eps * a->weight_sum / (double)n;

@@ -312,10 +312,7 @@ static FSS_INLINE void FSS_FN(short_sums_unshifted)(T buf[][W], int64_t n, V vm,
         const vd d = vd_sub(vd_loadu(md + j), vd_mul(vd_loadu(kd + j), vd_set1(0.6931471805599453)));
         vd_storeu(unit + j, vd_add(vd_set1(1.0), vd_expm1_reduced(d)));
     }
-    if (store)
-        FSS_FN(short_sum_pass)(buf, n, &p, FSS_SUB_NONE, 1, rest, cnt);
-    else
-        FSS_FN(short_sum_pass)(buf, n, &p, FSS_SUB_NONE, 0, rest, cnt);
+    FSS_FN(short_sum_pass)(buf, n, &p, FSS_SUB_NONE, store, rest, cnt);
     for (int j = 0; j < W; j += VD_W)
         vd_storeu(rest + j, vd_div(vd_loadu(rest + j), vd_loadu(unit + j)));
 }
@@ -358,18 +355,12 @@ static FSS_INLINE void FSS_FN(short_sums_c)(T buf[][W], int64_t n, V vm, V vnm, 
     double rest_s[W], cnt_s[W];
     const FSS_FN(term_plan) p = FSS_FN(short_shifted_plan)(vm, vnm);
     if (!uns) {
-        if (store)
-            FSS_FN(short_sum_pass)(buf, n, &p, FSS_SUB_ORDERED, 1, rest, cnt);
-        else
-            FSS_FN(short_sum_pass)(buf, n, &p, FSS_SUB_ORDERED, 0, rest, cnt);
+        FSS_FN(short_sum_pass)(buf, n, &p, FSS_SUB_ORDERED, store, rest, cnt);
         return;
     }
 #if FSS_EXP_UNSHIFTED
     T(*src)[W] = store ? keep : buf;
-    if (store)
-        FSS_FN(short_sum_pass)(src, n, &p, FSS_SUB_ORDERED, 1, rest_s, cnt_s);
-    else
-        FSS_FN(short_sum_pass)(src, n, &p, FSS_SUB_ORDERED, 0, rest_s, cnt_s);
+    FSS_FN(short_sum_pass)(src, n, &p, FSS_SUB_ORDERED, store, rest_s, cnt_s);
     for (int j = 0; j < W; ++j) {
         if (uns & (1 << j))
             continue;
