@@ -2,6 +2,11 @@
  * per-type focal-loss drivers (focal_driver_body.h). */
 #include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 #include "../dispatch/isa_select.h"
 #include "../include/fastsoftmax.h"

@@ -1,6 +1,6 @@
 /* The softmax focal-loss driver for one element type, included by
  * focal_driver.c with T / TS / KSET bound to float or double. The kernels
- * are the cross-entropy ones (row_maxmin, row_sumexp_c, row_scale of the
+ * are the cross-entropy ones (row_xent_terms, row_scale of the
  * active kernel table; rows up to the lane kernel's length through the
  * lane kernels, lane_block.h, as cross_entropy takes them); only the
  * per-row focal factor is new.
@@ -49,7 +49,17 @@ static double FFN(factors)(const fss_focal_args *a, int64_t t, double l, double 
     return wt * l * (at * qg);
 }
 
-static double FFN(row)(const KSET *k, const fss_focal_args *a, int64_t i)
+/* Whether the rows through the row kernels copy their logits to a scratch
+ * row first: in place (gradient = logits), row_xent_terms writes its terms
+ * over the row before it knows whether its one pass holds, and then falls
+ * back to the logits */
+static int FFN(copies)(const KSET *k, const fss_focal_args *a)
+{
+    return a->grad != NULL && a->grad == a->logits && !LBN(takes)(k, a->n_classes);
+}
+
+/* scratch: n elements where FFN(copies) */
+static double FFN(row)(const KSET *k, const fss_focal_args *a, int64_t i, T *scratch)
 {
     const int64_t n = a->n_classes;
     const T *x = (const T *)a->logits + i * a->x_row_stride;
@@ -60,19 +70,17 @@ static double FFN(row)(const KSET *k, const fss_focal_args *a, int64_t i)
             FFN(fill)(y, n, 0);
         return 0.0;
     }
-    T lo;
-    const T m = k->row_maxmin(x, n, &lo);
-    if (!isfinite(m)) {
-        if (y)
-            FFN(fill)(y, n, (T)NAN);
-        return NAN;
+    if (scratch) {
+        k->row_multo(x, n, (T)1, scratch);
+        x = scratch;
     }
+    T m, lo;
     const double zt = (double)x[t];
     /* the next row's logits are prefetched during the exponentials */
     const int last = i + 1 >= a->n_rows;
     double count = 0.0, unit;
-    double rest = k->row_sumexp_c(x, n, m, lo, y, &count, last ? NULL : x + a->x_row_stride, NULL, &unit);
-    if (isnan(rest)) {
+    double rest = k->row_xent_terms(x, n, y, &m, &lo, &count, last ? NULL : x + a->x_row_stride, &unit);
+    if (!isfinite(m) || isnan(rest)) {
         if (y)
             FFN(fill)(y, n, (T)NAN);
         return NAN;
@@ -137,7 +145,7 @@ static void FFN(lanes)(const KSET *k, const fss_focal_args *a, int64_t r0, int64
 
 /* Block bi of b: its rows' losses into loss_rows (if any), their sum
  * returned, added in row order */
-static double FFN(block)(const KSET *k, const fss_focal_args *a, fss_loss_blocks b, int64_t bi)
+static double FFN(block)(const KSET *k, const fss_focal_args *a, fss_loss_blocks b, int64_t bi, T *scratch)
 {
     T *loss_rows = (T *)a->loss_rows;
     const int64_t r1 = (bi + 1) * b.len < b.units ? (bi + 1) * b.len : b.units;
@@ -157,7 +165,7 @@ static double FFN(block)(const KSET *k, const fss_focal_args *a, fss_loss_blocks
         return acc;
     }
     for (int64_t i = bi * b.len; i < r1; ++i) {
-        const double l = FFN(row)(k, a, i);
+        const double l = FFN(row)(k, a, i, scratch);
         if (loss_rows)
             loss_rows[i] = (T)l;
         acc += l;
@@ -177,19 +185,26 @@ static int FFN(run)(const KSET *k, const fss_focal_args *a, double *loss_sum, in
     const fss_loss_blocks blocks = fss_loss_blocks_for(rows, 1, FSS_LOSS_MIN_BLOCK / (n > 0 ? n : 1) + 1);
     const int nt = fss_threads_for(rows * (n > 0 ? n : 1), blocks.count, num_threads);
     double sums[FSS_LOSS_BLOCKS];
+    T *scratch = NULL;
+    if (FFN(copies)(k, a)) {
+        scratch = (T *)malloc((size_t)n * sizeof(T) * (size_t)nt);
+        if (scratch == NULL)
+            return FSS_ERR_NOMEM;
+    }
     /* one thread stays out of the OpenMP runtime (see fss_bin_run) */
 #if defined(_OPENMP)
     if (nt > 1) {
 #pragma omp parallel for num_threads(nt) schedule(static)
         for (int64_t bi = 0; bi < blocks.count; ++bi)
-            sums[bi] = FFN(block)(k, a, blocks, bi);
+            sums[bi] = FFN(block)(k, a, blocks, bi, scratch ? scratch + (size_t)n * (size_t)omp_get_thread_num() : NULL);
     } else
 #endif
     {
         (void)nt;
         for (int64_t bi = 0; bi < blocks.count; ++bi)
-            sums[bi] = FFN(block)(k, a, blocks, bi);
+            sums[bi] = FFN(block)(k, a, blocks, bi, scratch);
     }
+    free(scratch);
     if (loss_sum)
         *loss_sum = fss_loss_blocks_total(sums, blocks.count);
     return FSS_OK;

@@ -3,11 +3,12 @@
  *
  * Per row (classes contiguous), through the kernel table:
  *   z = x / T             (only for T != 1: into the gradient row, or a
- *                          per-thread scratch row when no gradient is asked)
- *   m = max z;  gap = sum_j u_j w_j (m - z_j)   (label smoothing, soft targets;
- *                          smoothed soft targets as two such sums, no temporary)
+ *                          per-thread scratch row, z_in_scratch)
+ *   m = max z, and with it (row_xent_terms, one pass where it can)
  *   rest = sum of exp(z_j - m) over the non-maximal elements, the
  *          exponentials written into the gradient row
+ *   gap = sum_j u_j w_j (m - z_j)   (label smoothing, soft targets;
+ *                          smoothed soft targets as two such sums, no temporary)
  *   lse - z_j = (m - z_j) + log1p(rest): every piece >= 0, so a confident
  *          prediction's tiny loss keeps its relative precision
  *   grad = e * a - b * u * w, then the target element recomputed in double
@@ -38,6 +39,7 @@ typedef struct {
     T m, lo;            /* row max; a lower bound of its elements (-inf: none known) */
     double zt, gap, uw, rest, count, sw;
     double unit;        /* the factor of the stored exponentials (row_sumexp_c) */
+    int summed;         /* rest, count and unit set with m (row_xent_terms) */
     double L;           /* log1p(rest) (group_log1p) */
     int done;           /* loss final (ignored or non-finite row) */
     double loss;
@@ -51,8 +53,29 @@ static void XFN(finish_early)(XFN(state) *s, int64_t n, double loss, T g)
     s->done = 1, s->loss = loss;
 }
 
-/* Stage 1: pointers, label, scaled logits. scratch: n elements, used for
- * T != 1 without a gradient. */
+/* Whether the rows take the lane kernels (lanes_range): class-index targets
+ * without label smoothing, whose gradient is a per-row factor times p -
+ * onehot(t), of up to the lane kernel's length */
+static int XFN(lanes)(const KSET *k, const fss_xent_args *a)
+{
+    return a->target && a->label_smoothing == 0.0 && LBN(takes)(k, a->n_classes);
+}
+
+/* Whether the rows' z go to the scratch rows: for T != 1, and in place
+ * (gradient = logits) for a copy, so that z outlives the terms written
+ * over the gradient row: row_xent_terms reads the whole row before it
+ * knows whether its one pass holds, and falls back to z; the gap sums read
+ * z after it. The lane kernels keep z in the gradient row (their terms go
+ * to a block buffer first), so they need scratch only without one. */
+static int XFN(z_in_scratch)(const KSET *k, const fss_xent_args *a)
+{
+    if (XFN(lanes)(k, a))
+        return a->temperature != 1.0 && a->grad == NULL;
+    return a->temperature != 1.0 || (a->grad != NULL && a->grad == a->logits);
+}
+
+/* Stage 1: pointers, label, scaled logits. scratch: n elements (used where
+ * z_in_scratch). */
 static void XFN(stage_prep)(const KSET *k, const fss_xent_args *a, int64_t i, T *scratch, XFN(state) *s)
 {
     const int64_t n = a->n_classes;
@@ -63,6 +86,7 @@ static void XFN(stage_prep)(const KSET *k, const fss_xent_args *a, int64_t i, T 
     s->sw = a->sample_weight ? a->sample_weight[i] : 1.0;
     s->unit = 1.0;
     s->done = 0;
+    s->summed = 0;
     s->count = 0.0;
     s->lo = -(T)INFINITY;
     s->t = -1;
@@ -74,11 +98,11 @@ static void XFN(stage_prep)(const KSET *k, const fss_xent_args *a, int64_t i, T 
         }
     }
     s->z = s->x;
-    if (a->temperature != 1.0) {
-        T *buf = s->y ? s->y : scratch;
-        k->row_multo(s->x, n, (T)(1.0 / a->temperature), buf);
-        s->z = buf;
+    if (XFN(z_in_scratch)(k, a)) {
+        k->row_multo(s->x, n, (T)(1.0 / a->temperature), scratch); /* at T = 1 a copy */
+        s->z = scratch;
     }
+    s->zt = s->t >= 0 ? (double)s->z[s->t] : 0.0;
 }
 
 /* Stage 2 (s->m set): a row that is not finite is done; the gap sums. */
@@ -89,7 +113,6 @@ static void XFN(stage_gaps)(const KSET *k, const fss_xent_args *a, XFN(state) *s
         XFN(finish_early)(s, n, NAN, (T)NAN);
         return;
     }
-    s->zt = s->t >= 0 ? (double)s->z[s->t] : 0.0;
     const T *w = (const T *)a->weight;
     const double eps = a->label_smoothing;
     /* gap = sum_j u_j w_j (m - z_j), uw = sum_j u_j w_j, u the target
@@ -180,12 +203,21 @@ static int XFN(still_live)(const XFN(state) *st, int *live, int nl)
     return kept;
 }
 
-/* s->m for the group's live rows: the group kernel for short rows. */
-static void XFN(group_max)(const KSET *k, int64_t n, int short_rows, XFN(state) *st, const int *live, int nl)
+/* s->m for the group's live rows: the group kernel for short rows. Longer
+ * ones take their sums with it (row_xent_terms: one pass where it can). */
+static void XFN(group_max)(const KSET *k, const fss_xent_args *a, int short_rows, XFN(state) *st, const int *live,
+                           int nl)
 {
+    const int64_t n = a->n_classes, group = XFN(group_rows)(n);
     if (!short_rows) {
-        for (int j = 0; j < nl; ++j)
-            st[live[j]].m = k->row_maxmin(st[live[j]].z, n, &st[live[j]].lo);
+        for (int j = 0; j < nl; ++j) {
+            XFN(state) *s = &st[live[j]];
+            /* the same row of the next group prefetched (see group_sums) */
+            const int last = s->i + group >= a->n_rows;
+            s->rest = k->row_xent_terms(s->z, n, s->y, &s->m, &s->lo, &s->count,
+                                        last ? NULL : s->x + group * a->x_row_stride, &s->unit);
+            s->summed = 1;
+        }
         return;
     }
     const T *zs[FSS_XENT_ROWS];
@@ -212,6 +244,8 @@ static void XFN(group_sums)(const KSET *k, const fss_xent_args *a, int short_row
          * next row's prefetch instead) */
         for (int j = 0; j < nl; ++j) {
             XFN(state) *s = &st[live[j]];
+            if (s->summed)
+                continue;
             const int last = s->i + group >= a->n_rows;
             s->rest = k->row_sumexp_c(s->z, n, s->m, s->lo, s->y, &s->count,
                                       last ? NULL : s->x + group * a->x_row_stride, NULL, &s->unit);
@@ -251,8 +285,7 @@ static void XFN(group_log1p)(const KSET *k, XFN(state) *st, const int *live, int
  * take the maximum and the exponentials through the group kernels
  * (rows_max, rows_sumexp_c), the same bits as the row kernels. Every row
  * takes the same steps with the same operands as alone, so the same bits.
- * scratch: group_rows(n) rows of n elements (used for T != 1 without a
- * gradient). */
+ * scratch: group_rows(n) rows of n elements (used where z_in_scratch). */
 static void XFN(rows_range)(const KSET *k, const fss_xent_args *a, int64_t r0, int64_t r1, T *scratch,
                             fss_loss_blocks b, double *sums)
 {
@@ -269,7 +302,7 @@ static void XFN(rows_range)(const KSET *k, const fss_xent_args *a, int64_t r0, i
             live[j] = j;
         }
         int nl = XFN(still_live)(st, live, g);
-        XFN(group_max)(k, n, short_rows, st, live, nl);
+        XFN(group_max)(k, a, short_rows, st, live, nl);
         for (int j = 0; j < nl; ++j)
             XFN(stage_gaps)(k, a, &st[live[j]]);
         nl = XFN(still_live)(st, live, nl);
@@ -291,15 +324,7 @@ static void XFN(rows_range)(const KSET *k, const fss_xent_args *a, int64_t r0, i
     }
 }
 
-/* Whether the rows take the lane kernels (lanes_range): class-index targets
- * without label smoothing, whose gradient is a per-row factor times p -
- * onehot(t), of up to the lane kernel's length */
-static int XFN(lanes)(const KSET *k, const fss_xent_args *a)
-{
-    return a->target && a->label_smoothing == 0.0 && LBN(takes)(k, a->n_classes);
-}
-
-/* Scratch rows per thread (T != 1 without a gradient): a group's, or a
+/* Scratch rows per thread (z_in_scratch): a group's, or a
  * lane block's where the rows take the lane kernels */
 static int64_t XFN(scratch_rows)(const KSET *k, const fss_xent_args *a)
 {
@@ -400,7 +425,7 @@ static int XFN(run)(const KSET *k, const fss_xent_args *a, double *loss_sum, int
     const int nt = fss_threads_for(rows * (n > 0 ? n : 1), blocks.count, num_threads);
     const int lanes = XFN(lanes)(k, a);
     T *scratch = NULL;
-    if (a->temperature != 1.0 && a->grad == NULL) {
+    if (XFN(z_in_scratch)(k, a)) {
         scratch = (T *)malloc((size_t)(n > 0 ? n : 1) * sizeof(T) * (size_t)XFN(scratch_rows)(k, a) * (size_t)nt);
         if (scratch == NULL)
             return FSS_ERR_NOMEM;

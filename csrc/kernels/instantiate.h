@@ -123,7 +123,7 @@
             FSS_FN_OF(row_logsub_stream, ts),                                              \
             FSS_FN_OF(col_stats, ts), FSS_FN_OF(col_scale, ts), FSS_FN_OF(col_logsub, ts),  \
             FSS_COL_MAX(type),                                                             \
-            FSS_FN_OF(row_sumexp_c, ts), FSS_FN_OF(row_gapdot, ts),                        \
+            FSS_FN_OF(row_sumexp_c, ts), FSS_FN_OF(row_xent_terms, ts), FSS_FN_OF(row_gapdot, ts),                        \
             FSS_FN_OF(row_scalesub, ts), FSS_FN_OF(row_multo, ts),                         \
             FSS_FN_OF(rows_max, ts), FSS_FN_OF(rows_sumexp_c, ts),                         \
             FSS_FN_OF(rows_xent_sums, ts), FSS_FN_OF(rows_xent_scale, ts),                 \

@@ -37,6 +37,7 @@ static FSS_COLD V FSS_FN(xent_expc_wide)(V s, V lo)
 #define FSS_SUB_M_LARGER 1 /* |m| >= |x| for every x of the row */
 #define FSS_SUB_X_LARGER 2 /* |x| >= |m| for every x: m <= 0 */
 #define FSS_SUB_NONE 3 /* no subtraction: unshifted terms (term_plan) */
+#define FSS_SUB_TERMS 4 /* no exponential: x holds the terms already (row_xent_terms) */
 #endif
 
 /* the rounding error of s = x - m (vnm = -m), exactly; how: FSS_SUB_*.
@@ -248,6 +249,8 @@ static int FSS_FN(unshifted_plan)(T m, FSS_FN(term_plan) *p, double *unit)
  * how: FSS_SUB_* (FSS_SUB_NONE: unshifted), check: as for xent_expc_nm. */
 static FSS_INLINE void FSS_FN(term_exps)(V *x, int nv, const FSS_FN(term_plan) *p, const int check, const int how)
 {
+    if (how == FSS_SUB_TERMS)
+        return;
 #if FSS_EXP_UNSHIFTED
     if (how == FSS_SUB_NONE) {
         int wide = 0;
@@ -462,6 +465,238 @@ static double FSS_FN(row_sumexp_c)(const T *x, int64_t n, T m, T lo, T *e_out, d
     if (m <= 0)
         return FSS_FN(sumexp_c_loop)(x, n, m, &p, e_out, count, pa, pb, 1, FSS_SUB_X_LARGER);
     return FSS_FN(sumexp_c_loop)(x, n, m, &p, e_out, count, pa, pb, 1, FSS_SUB_ORDERED);
+}
+
+#if FSS_EXP_UNSHIFTED
+/* The last `left` elements of a block as nv vectors of terms, their max
+ * and min folded into *hi, *lw, their terms stored to e_out and summed
+ * (spec_loop), the lanes past the block zeroed before the sum. The pad
+ * lanes load fill, an element of the row: harmless to the max and min, and
+ * in range for the exponential. */
+static FSS_INLINE void FSS_FN(spec_last)(const T *x, int64_t left, T fill, V magic, T *e_out, V *hi, V *lw,
+                                         FSS_FN(lane_sum) *a0, const int nv)
+{
+    V e[FSS_EXP_STEP];
+#if FSS_MASKED_TAIL
+    FSS_FN(load_masked)(x, left, fill, e, nv);
+#else
+    for (int j = FSS_FN(load_last)(x, left, fill, e); j < nv; ++j)
+        e[j] = VOP(set1)(fill);
+#endif
+    for (int j = 0; j < nv; ++j)
+        *hi = VOP(max)(*hi, e[j]), *lw = VOP(min)(*lw, e[j]);
+    vf_exp_biased_n(e, nv, magic);
+#if FSS_MASKED_TAIL
+    FSS_FN(store_masked)(e_out, left, e, nv);
+#else
+    if (e_out)
+        FSS_FN(store_last)(e_out, left, e);
+    for (int j = 0; j < nv; ++j) { /* the pad lanes out of the sum */
+        const int64_t lj = left - j * W;
+        if (lj <= 0) {
+            e[j] = VOP(set1)(0);
+        } else if (lj < W) {
+            T keep[W];
+            VOP(storeu)(keep, e[j]);
+            for (int64_t l = lj; l < W; ++l)
+                keep[l] = 0;
+            e[j] = VOP(loadu)(keep);
+        }
+    }
+#endif
+    if (nv == 1) {
+        FSS_FN(lane_sum_add)(a0, e[0]);
+        return;
+    }
+    for (int j = 0; j + 1 < nv; j += 2)
+        FSS_FN(lane_sum_add)(a0, VOP(add)(e[j], e[j + 1]));
+    if (nv % 2)
+        FSS_FN(lane_sum_add)(a0, e[nv - 1]);
+}
+
+/* The one pass of row_xent_terms: every term 2^-K exp(x) of the magic of
+ * a K the caller chose before seeing the row, stored to e_out (may be
+ * NULL, may alias x) and summed, all of them; the row's max to *m and min
+ * to *lo. Unchecked: the terms are right only where every element lies in
+ * the plan's range, which the caller checks afterwards from *m and *lo. */
+static double FSS_FN(spec_loop)(const T *x, int64_t n, V magic, T *e_out, T *m, T *lo, const T *pa)
+{
+    const T fill = x[0];
+    V hi = VOP(set1)(-(T)INFINITY), lw = VOP(set1)((T)INFINITY);
+    fss_ksum total = { 0.0, 0.0 };
+    int64_t i = 0;
+    while (i < n) {
+        const int64_t block_end = n - i > FSS_SUM_BLOCK ? i + FSS_SUM_BLOCK : n;
+        FSS_FN(lane_sum) a0 = FSS_FN(lane_sum_start)();
+        for (; i + FSS_EXP_STEP * W <= block_end; i += FSS_EXP_STEP * W) {
+            for (int j = 0; j < FSS_EXP_STEP; j += 2)
+                FSS_FN(prefetch_rows)(pa, NULL, i + j * W);
+            V e[FSS_EXP_STEP];
+            for (int j = 0; j < FSS_EXP_STEP; ++j)
+                e[j] = VOP(loadu)(x + i + j * W);
+            V h = e[0], l = e[0];
+            for (int j = 1; j < FSS_EXP_STEP; ++j)
+                h = VOP(max)(h, e[j]), l = VOP(min)(l, e[j]);
+            hi = VOP(max)(hi, h), lw = VOP(min)(lw, l);
+            vf_exp_biased_n(e, FSS_EXP_STEP, magic);
+            for (int j = 0; e_out && j < FSS_EXP_STEP; ++j)
+                VOP(storeu)(e_out + i + j * W, e[j]);
+            for (int j = 0; j < FSS_EXP_STEP; j += 2)
+                FSS_FN(lane_sum_add)(&a0, VOP(add)(e[j], e[j + 1]));
+        }
+        if (i < block_end) {
+            const int64_t left = block_end - i;
+            T *eo = e_out ? e_out + i : NULL;
+            FSS_FN(prefetch_rows)(pa, NULL, i);
+            if (left <= W)
+                FSS_FN(spec_last)(x + i, left, fill, magic, eo, &hi, &lw, &a0, 1);
+            else if (left <= 2 * W)
+                FSS_FN(spec_last)(x + i, left, fill, magic, eo, &hi, &lw, &a0, 2);
+            else if (FSS_EXP_STEP > 4 && left <= 4 * W)
+                FSS_FN(spec_last)(x + i, left, fill, magic, eo, &hi, &lw, &a0, 4);
+            else
+                FSS_FN(spec_last)(x + i, left, fill, magic, eo, &hi, &lw, &a0, FSS_EXP_STEP);
+            i = block_end;
+        }
+        FSS_FN(lane_sum_flush)(&total, a0);
+    }
+    *m = VOP(hmax)(hi);
+    *lo = -VOP(hmax)(VOP(sub)(VOP(set1)(0), lw));
+    return fss_ksum_value(&total);
+}
+#endif
+
+#if FSS_EXP_UNSHIFTED
+/* The first element of x[from, n) equal to m (every element <= m), or -1 */
+static int64_t FSS_FN(find_max)(const T *x, int64_t n, int64_t from, T m)
+{
+    const V vm = VOP(set1)(m);
+    int64_t i = from;
+    for (; i + 4 * W <= n; i += 4 * W) {
+        const V h = VOP(max)(VOP(max)(VOP(loadu)(x + i), VOP(loadu)(x + i + W)),
+                             VOP(max)(VOP(loadu)(x + i + 2 * W), VOP(loadu)(x + i + 3 * W)));
+        if (FSS_CAT(VM, _any)(VOP(eq)(h, vm)))
+            break;
+    }
+    for (; i + W <= n && !FSS_CAT(VM, _any)(VOP(eq)(VOP(loadu)(x + i), vm)); i += W)
+        ;
+    for (; i < n; ++i)
+        if (x[i] == m)
+            return i;
+    return -1;
+}
+
+/* The element whose term spec_loop added to element p's in float (the
+ * pair of vectors p's lies in), or -1 where p's vector went in alone or
+ * its partner lies past the block (a zero term) */
+static int64_t FSS_FN(spec_partner)(int64_t n, int64_t p)
+{
+    const int64_t b0 = p - p % FSS_SUM_BLOCK, block_end = n - b0 > FSS_SUM_BLOCK ? b0 + FSS_SUM_BLOCK : n;
+    const int64_t step = FSS_EXP_STEP * W, steps_end = b0 + (block_end - b0) / step * step;
+    int64_t s = steps_end, nv = FSS_EXP_STEP;
+    if (p < steps_end) {
+        s = p - (p - b0) % step;
+    } else {
+        const int64_t left = block_end - s; /* spec_loop's choice for the block's last vectors */
+        nv = left <= W ? 1 : left <= 2 * W ? 2 : FSS_EXP_STEP > 4 && left <= 4 * W ? 4 : FSS_EXP_STEP;
+    }
+    const int64_t j = (p - s) / W;
+    if (nv == 1 || (nv % 2 == 1 && j == nv - 1))
+        return -1;
+    const int64_t q = j % 2 ? p - W : p + W;
+    return q < block_end ? q : -1;
+}
+
+/* The unshifted terms of K of a and b (in[0], in[1]), as spec_loop forms them */
+static void FSS_FN(spec_terms)(T a, T b, V magic, T *ea, T *eb)
+{
+    V e[2] = { VOP(set1)(a), VOP(set1)(b) };
+    vf_exp_biased_n(e, 2, magic);
+    *ea = VOP(hmax)(e[0]), *eb = VOP(hmax)(e[1]);
+}
+#endif
+
+/* row_maxmin then row_sumexp_c, the same contract (*m, *lo, the sum, *count,
+ * *unit), in one pass over the row where it can: float rows of up to 2^24
+ * elements whose first element allows an unshifted plan (term_plan) take
+ * that plan's K from it rather than from the maximum, form every term, the
+ * max's own among them, and find the max and min alongside (spec_loop).
+ * The max pass, a fifth of cross_entropy's time at (1024, 1000), is gone
+ * where the row then proves in range for that K: no element above K ln2 +
+ * 64 (the terms and their sums stay finite) or below the K's normal range
+ * (every term keeps its precision), |m| <= FSS_UNSHIFTED_M_MAX (the plan's
+ * own limit). Terms of another K differ from those of K(m) by a power of
+ * two, exactly, so from here on the row is the unshifted plan's.
+ *
+ * The sum S then holds the max's own term e_m, added in float to its
+ * partner's (the loops sum pairs of vectors in float, then in double):
+ *   rest = (S - e_m) / unit >= 2: taken as it is. The pair's rounding, at
+ *     most an ulp of e_m, is under a third of an ulp of 1 + rest.
+ *   below: the max's element found (find_max) and the rounding of its pair
+ *     taken back out exactly (TwoSum in double of two floats): the rest of
+ *     a confident prediction. Where another element equals the max (only
+ *     possible for rest near 1 or more) or rest < n 2^-31 (the double
+ *     lanes' own rounding, ~2^-53 of e_m per add, would show in the last
+ *     bits of a float), the row sums again without the max's terms, as
+ *     row_sumexp_c does: its stored terms (FSS_SUB_TERMS: the same loop,
+ *     the same bits) or, without, its terms formed again.
+ * A row out of range, or with a NaN, takes row_maxmin and row_sumexp_c (a
+ * row whose max is not finite only the former: its sum is NaN). e_out must
+ * not alias x (the fallbacks read x after the terms are stored). pa: as for
+ * row_sumexp_c. */
+#define FSS_SPEC_REST_FAST 2.0
+#define FSS_SPEC_N_MAX ((int64_t)1 << 24)
+
+static double FSS_FN(row_xent_terms)(const T *x, int64_t n, T *e_out, T *m, T *lo, double *count, const T *pa,
+                                     double *unit)
+{
+#if FSS_EXP_UNSHIFTED
+    T K;
+    if (n > 0 && n <= FSS_SPEC_N_MAX && FSS_FN(unshifted_k)(x[0], &K)) {
+        const V magic = VOP(set1)(FSS_FN(unshifted_magic)(K));
+        T mx, mn, Km;
+        const double S = FSS_FN(spec_loop)(x, n, magic, e_out, &mx, &mn, pa);
+        if ((double)mx - (double)K * 0.6931471805599453 <= 64.0 && mn >= (K - 124.0f) * 0.693147182f &&
+            FSS_FN(unshifted_k)(mx, &Km) && S == S) {
+            /* unit = 2^-K exp(m) = 2^(Km - K) exp(d): the unshifted plan's unit, scaled exactly */
+            const uint64_t bits = (uint64_t)(1023 + (int)(Km - K)) << 52;
+            double scale;
+            memcpy(&scale, &bits, sizeof scale);
+            const double u = (1.0 + vd_hmax(vd_expm1_reduced(vd_set1(FSS_FN(unshifted_d)(mx, Km))))) * scale;
+            *m = mx, *lo = mn, *unit = u;
+            T em, eq = 0;
+            FSS_FN(spec_terms)(mx, mx, magic, &em, &eq);
+            double rest = (S - (double)em) / u;
+            if (rest >= FSS_SPEC_REST_FAST) {
+                *count += 1.0; /* the max's own term */
+                return rest;
+            }
+            /* a second element equal to the max adds its term, ~1, to rest */
+            const int64_t p = FSS_FN(find_max)(x, n, 0, mx);
+            if (p >= 0 && (rest < 0.99 || FSS_FN(find_max)(x, n, p + 1, mx) < 0)) {
+                const int64_t q = FSS_FN(spec_partner)(n, p);
+                eq = 0;
+                if (q >= 0)
+                    FSS_FN(spec_terms)(mx, x[q], magic, &em, &eq);
+                const T pair = em + eq; /* as the loop added them */
+                /* S - pair is exact where rest is small (Sterbenz) */
+                rest = ((S - (double)pair) + (double)eq) / u;
+                if (rest >= (double)n * 0x1p-31) {
+                    *count += 1.0;
+                    return rest;
+                }
+            }
+            const FSS_FN(term_plan) pl = FSS_FN(unshifted_plan_of)(mx, K, em);
+            if (e_out)
+                return FSS_FN(sumexp_c_loop)(e_out, n, em, &pl, NULL, count, NULL, NULL, 0, FSS_SUB_TERMS) / u;
+            return FSS_FN(sumexp_c_loop)(x, n, mx, &pl, NULL, count, pa, NULL, 0, FSS_SUB_NONE) / u;
+        }
+    }
+#endif
+    *m = FSS_FN(row_maxmin)(x, n, lo);
+    if (!isfinite(*m)) /* the callers' NaN row; nothing stored */
+        return NAN;
+    return FSS_FN(row_sumexp_c)(x, n, *m, *lo, e_out, count, pa, NULL, unit);
 }
 
 /* sum_j u_j v_j (m - x_j) in double, and *uv_sum = sum_j u_j v_j; u and v
