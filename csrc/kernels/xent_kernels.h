@@ -632,14 +632,17 @@ static void FSS_FN(spec_terms)(T a, T b, V magic, T *ea, T *eb)
  * partner's (the loops sum pairs of vectors in float, then in double):
  *   rest = (S - e_m) / unit >= 2: taken as it is. The pair's rounding, at
  *     most an ulp of e_m, is under a third of an ulp of 1 + rest.
- *   below: the max's element found (find_max) and the rounding of its pair
- *     taken back out exactly (TwoSum in double of two floats): the rest of
- *     a confident prediction. Where another element equals the max (only
- *     possible for rest near 1 or more) or rest < n 2^-31 (the double
- *     lanes' own rounding, ~2^-53 of e_m per add, would show in the last
- *     bits of a float), the row sums again without the max's terms, as
- *     row_sumexp_c does: its stored terms (FSS_SUB_TERMS: the same loop,
- *     the same bits) or, without, its terms formed again.
+ *   below: the max's first element found (find_max) and the rounding of
+ *     its pair taken back out exactly (the error of a float add of two
+ *     floats, in double): the rest of a confident prediction. A tie at the
+ *     max leaves its other pair's rounding in, but a tie puts rest at 1 or
+ *     more, so that is again under half an ulp of 1 + rest (the tests' ties
+ *     stay within the gradient's bound with or without the correction).
+ *     Where rest < n 2^-31 (the double lanes' own rounding, ~2^-53 of e_m
+ *     per add, would show in the last bits of a float) the row sums again
+ *     without the max's terms, as row_sumexp_c does: its stored terms
+ *     (FSS_SUB_TERMS: the same loop, the same bits) or, without, its terms
+ *     formed again.
  * A row out of range, or with a NaN, takes row_maxmin and row_sumexp_c (a
  * row whose max is not finite only the former: its sum is NaN). e_out must
  * not alias x (the fallbacks read x after the terms are stored). pa: as for
@@ -671,9 +674,8 @@ static double FSS_FN(row_xent_terms)(const T *x, int64_t n, T *e_out, T *m, T *l
                 *count += 1.0; /* the max's own term */
                 return rest;
             }
-            /* a second element equal to the max adds its term, ~1, to rest */
             const int64_t p = FSS_FN(find_max)(x, n, 0, mx);
-            if (p >= 0 && (rest < 0.99 || FSS_FN(find_max)(x, n, p + 1, mx) < 0)) {
+            if (p >= 0) {
                 const int64_t q = FSS_FN(spec_partner)(n, p);
                 eq = 0;
                 if (q >= 0)
