@@ -35,7 +35,7 @@ def reference(x, t, w, sw, temperature):
 
 
 # the gradient's bound in ULP of the longdouble reference (measured across
-# every ISA here: 2.2 float32, 4.4 float64, whose last bits take the double
+# every ISA here: 2.4 float32, 4.4 float64, whose last bits take the double
 # roundings of the row's factor and of p_t - 1)
 GRAD_ULPS = {np.float32: 3, np.float64: 5}
 
