@@ -607,18 +607,18 @@ static int64_t FSS_FN(spec_partner)(int64_t n, int64_t p)
     return q < block_end ? q : -1;
 }
 
-/* The unshifted terms of K of a and b (in[0], in[1]), as spec_loop forms them */
-static void FSS_FN(spec_terms)(T a, T b, V magic, T *ea, T *eb)
+/* a's unshifted term of the magic's K, as spec_loop forms it */
+static T FSS_FN(spec_term)(T a, V magic)
 {
-    V e[2] = { VOP(set1)(a), VOP(set1)(b) };
-    vf_exp_biased_n(e, 2, magic);
-    *ea = VOP(hmax)(e[0]), *eb = VOP(hmax)(e[1]);
+    V e = VOP(set1)(a);
+    vf_exp_biased_n(&e, 1, magic);
+    return VOP(hmax)(e);
 }
 #endif
 
 /* row_maxmin then row_sumexp_c, the same contract (*m, *lo, the sum, *count,
- * *unit), in one pass over the row where it can: float rows of up to 2^24
- * elements whose first element allows an unshifted plan (term_plan) take
+ * *unit), in one pass over the row where it can: float rows whose first
+ * element allows an unshifted plan (term_plan) take
  * that plan's K from it rather than from the maximum, form every term, the
  * max's own among them, and find the max and min alongside (spec_loop).
  * The max pass, a fifth of cross_entropy's time at (1024, 1000), is gone
@@ -648,14 +648,13 @@ static void FSS_FN(spec_terms)(T a, T b, V magic, T *ea, T *eb)
  * not alias x (the fallbacks read x after the terms are stored). pa: as for
  * row_sumexp_c. */
 #define FSS_SPEC_REST_FAST 2.0
-#define FSS_SPEC_N_MAX ((int64_t)1 << 24)
 
 static double FSS_FN(row_xent_terms)(const T *x, int64_t n, T *e_out, T *m, T *lo, double *count, const T *pa,
                                      double *unit)
 {
 #if FSS_EXP_UNSHIFTED
     T K;
-    if (n > 0 && n <= FSS_SPEC_N_MAX && FSS_FN(unshifted_k)(x[0], &K)) {
+    if (n > 0 && FSS_FN(unshifted_k)(x[0], &K)) {
         const V magic = VOP(set1)(FSS_FN(unshifted_magic)(K));
         T mx, mn, Km;
         const double S = FSS_FN(spec_loop)(x, n, magic, e_out, &mx, &mn, pa);
@@ -667,8 +666,7 @@ static double FSS_FN(row_xent_terms)(const T *x, int64_t n, T *e_out, T *m, T *l
             memcpy(&scale, &bits, sizeof scale);
             const double u = (1.0 + vd_hmax(vd_expm1_reduced(vd_set1(FSS_FN(unshifted_d)(mx, Km))))) * scale;
             *m = mx, *lo = mn, *unit = u;
-            T em, eq = 0;
-            FSS_FN(spec_terms)(mx, mx, magic, &em, &eq);
+            const T em = FSS_FN(spec_term)(mx, magic);
             double rest = (S - (double)em) / u;
             if (rest >= FSS_SPEC_REST_FAST) {
                 *count += 1.0; /* the max's own term */
@@ -677,9 +675,7 @@ static double FSS_FN(row_xent_terms)(const T *x, int64_t n, T *e_out, T *m, T *l
             const int64_t p = FSS_FN(find_max)(x, n, 0, mx);
             if (p >= 0) {
                 const int64_t q = FSS_FN(spec_partner)(n, p);
-                eq = 0;
-                if (q >= 0)
-                    FSS_FN(spec_terms)(mx, x[q], magic, &em, &eq);
+                const T eq = q >= 0 ? FSS_FN(spec_term)(x[q], magic) : 0;
                 const T pair = em + eq; /* as the loop added them */
                 /* S - pair is exact where rest is small (Sterbenz) */
                 rest = ((S - (double)pair) + (double)eq) / u;
