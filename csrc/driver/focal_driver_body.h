@@ -62,7 +62,7 @@ static int FFN(copies)(const KSET *k, const fss_focal_args *a)
 static double FFN(row)(const KSET *k, const fss_focal_args *a, int64_t i, T *scratch)
 {
     const int64_t n = a->n_classes;
-    const T *x = (const T *)a->logits + i * a->x_row_stride;
+    const T *x = (const T *)a->logits + i * a->x_row_stride, *next = x + a->x_row_stride;
     T *y = a->grad ? (T *)a->grad + i * a->grad_row_stride : NULL;
     const int64_t t = a->target[i];
     if (t == a->ignore_index) {
@@ -79,7 +79,7 @@ static double FFN(row)(const KSET *k, const fss_focal_args *a, int64_t i, T *scr
     /* the next row's logits are prefetched during the exponentials */
     const int last = i + 1 >= a->n_rows;
     double count = 0.0, unit;
-    double rest = k->row_xent_terms(x, n, y, &m, &lo, &count, last ? NULL : x + a->x_row_stride, &unit);
+    double rest = k->row_xent_terms(x, n, t, y, &m, &lo, &count, last ? NULL : next, &unit);
     if (!isfinite(m) || isnan(rest)) {
         if (y)
             FFN(fill)(y, n, (T)NAN);

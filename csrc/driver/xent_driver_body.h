@@ -214,7 +214,10 @@ static void XFN(group_max)(const KSET *k, const fss_xent_args *a, int short_rows
             XFN(state) *s = &st[live[j]];
             /* the same row of the next group prefetched (see group_sums) */
             const int last = s->i + group >= a->n_rows;
-            s->rest = k->row_xent_terms(s->z, n, s->y, &s->m, &s->lo, &s->count,
+            /* the class target where rest's precision matters only if it is the
+             * max (without smoothing: see row_xent_terms) */
+            const int64_t t = a->label_smoothing == 0.0 ? s->t : -1;
+            s->rest = k->row_xent_terms(s->z, n, t, s->y, &s->m, &s->lo, &s->count,
                                         last ? NULL : s->x + group * a->x_row_stride, &s->unit);
             s->summed = 1;
         }
