@@ -79,7 +79,7 @@ static double FFN(row)(const KSET *k, const fss_focal_args *a, int64_t i, T *scr
     /* the next row's logits are prefetched during the exponentials */
     const int last = i + 1 >= a->n_rows;
     double count = 0.0, unit;
-    double rest = k->row_xent_terms(x, n, t, y, &m, &lo, &count, last ? NULL : next, &unit);
+    double rest = k->row_xent_terms(x, n, t, y, &m, &lo, &count, last ? NULL : next, NULL, &unit);
     if (!isfinite(m) || isnan(rest)) {
         if (y)
             FFN(fill)(y, n, (T)NAN);

@@ -229,24 +229,32 @@ typedef struct {
  * terms' sum with the maximum's own counted, not summed, so log1p(rest)
  * keeps the relative precision an output near 0 needs. xn: as below;
  * stream: log_softmax's output goes out with non-temporal stores
- * (row_result), so it is not prefetched here (FSS_LONG_ROW). */
-static DFN(sums) DFN(row_sums)(const KSET *k, fss_op op, const T *x, int64_t n, T *y, const T *xn, int stream)
+ * (row_result), so it is not prefetched here (FSS_LONG_ROW); one_pass: 0
+ * for a causal row's prefix (see DFN(causal_row)). */
+static DFN(sums) DFN(row_sums)(const KSET *k, fss_op op, const T *x, int64_t n, T *y, const T *xn, int stream,
+                               int one_pass)
 {
-    /* the row's minimum lets the compensated loops skip their range tests */
     T lo = -(T)INFINITY;
     DFN(sums) s;
-    s.m = k->row_maxmin(x, n, &lo);
-    s.rest = 0.0;
-    s.finite = isfinite(s.m);
-    if (s.finite) {
-        double count = 0.0, unit;
-        const T *yp = op == FSS_LOG_SOFTMAX && !stream ? DFN(map_pages)(x, y, n) : NULL;
-        s.rest = k->row_sumexp_c(x, n, s.m, lo, NULL, &count, xn, yp, &unit);
-        if (isnan(s.rest))
-            s.finite = 0, s.m = (T)NAN;
-        else
-            s.rest += count - 1.0; /* the counted terms of exactly 1 but the max's own */
+    double count = 0.0, unit;
+    const T *yp = op == FSS_LOG_SOFTMAX && !stream ? DFN(map_pages)(x, y, n) : NULL;
+    if (one_pass && n > k->short_max[op]) {
+        /* the maximum and the sum in one pass where the row allows
+         * (row_xent_terms; no class target: rest exact wherever it is
+         * small). Rows the short-row kernel could take keep the two
+         * passes, its bits. */
+        s.rest = k->row_xent_terms(x, n, -1, NULL, &s.m, &lo, &count, xn, yp, &unit);
+    } else {
+        s.m = k->row_maxmin(x, n, &lo);
+        s.rest = isfinite(s.m) ? k->row_sumexp_c(x, n, s.m, lo, NULL, &count, xn, yp, &unit) : 0.0;
     }
+    s.finite = isfinite(s.m);
+    if (!s.finite)
+        s.rest = 0.0;
+    else if (isnan(s.rest))
+        s.finite = 0, s.m = (T)NAN;
+    else
+        s.rest += count - 1.0; /* the counted terms of exactly 1 but the max's own */
     return s;
 }
 
@@ -272,11 +280,11 @@ static void DFN(row_result)(const fss_isa_kernels *isa, fss_op op, const T *x, i
  * next row's input in a loop over rows, prefetched during this row's
  * exponentials (not the next row's output: see prefetch_rows). */
 static void DFN(row_general)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, T *y, const T *xn,
-                             int stream)
+                             int stream, int one_pass)
 {
     const KSET *k = &isa->TS;
     if (op != FSS_SOFTMAX) {
-        const DFN(sums) s = DFN(row_sums)(k, op, x, n, y, xn, stream);
+        const DFN(sums) s = DFN(row_sums)(k, op, x, n, y, xn, stream, one_pass);
         DFN(row_result)(isa, op, x, n, y, &s, s.finite ? DFN(log1p_rest)(isa, s.rest) : 0.0, stream);
         return;
     }
@@ -310,7 +318,7 @@ static void DFN(row_as)(const fss_isa_kernels *isa, fss_op op, const T *x, int64
     const KSET *k = &isa->TS;
     if (n_plan <= k->short_max[op] && k->row_short(op, x, n, n_plan, y))
         return;
-    DFN(row_general)(isa, op, x, n, y, NULL, n >= FSS_LONG_ROW);
+    DFN(row_general)(isa, op, x, n, y, NULL, n >= FSS_LONG_ROW, n == n_plan);
 }
 
 /* Whether a group of nb short rows takes them one by one (row_short, the
@@ -334,7 +342,7 @@ static void DFN(short_group)(const fss_isa_kernels *k, fss_op op, const T *const
     const int done = k->TS.rows_short(op, xr, yr, n, nb);
     for (int j = 0; j < nb; ++j)
         if (!(done & (1 << j)))
-            DFN(row_general)(k, op, xr[j], n, yr[j], NULL, n >= FSS_LONG_ROW);
+            DFN(row_general)(k, op, xr[j], n, yr[j], NULL, n >= FSS_LONG_ROW, 1);
 }
 
 /* Rows r0..r1 of the (outer x inner) rows, walked with a running
@@ -382,7 +390,7 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
                 if (++i == ni)
                     i = 0, ++o;
                 const T *xn = r + 1 == rows ? NULL : xb + o * X.s_outer + i * X.s_inner;
-                sg[g] = DFN(row_sums)(&k->TS, op, xg[g], sh.n_red, yg[g], xn, stream);
+                sg[g] = DFN(row_sums)(&k->TS, op, xg[g], sh.n_red, yg[g], xn, stream, 1);
                 rests[g] = sg[g].finite ? sg[g].rest : 0.0;
             }
             k->TS.log1p_rows(rests, g, logs);
@@ -398,7 +406,7 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
             i = 0, ++o;
         const int last = r + 1 == rows;
         const T *xn = last ? NULL : xb + o * X.s_outer + i * X.s_inner;
-        DFN(row_general)(k, op, x, sh.n_red, y, xn, stream);
+        DFN(row_general)(k, op, x, sh.n_red, y, xn, stream, 1);
     }
 }
 
@@ -706,7 +714,7 @@ static int DFN(gather)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_v
                 /* a contiguous next input row is prefetched meanwhile, as DFN(rows_range) does */
                 const int64_t o = (r0 + 1) / ni, i = (r0 + 1) % ni;
                 const T *xn = X.s_red == 1 && r0 + 1 < rows ? xb + o * X.s_outer + i * X.s_inner : NULL;
-                DFN(row_general)(k, op, xr[0], n, yr[0], xn, n >= FSS_LONG_ROW);
+                DFN(row_general)(k, op, xr[0], n, yr[0], xn, n >= FSS_LONG_ROW, 1);
             }
             for (int j = 0; !y_direct && j < nb; ++j)
                 for (int64_t c = 0; c < n; ++c)
@@ -736,8 +744,10 @@ static int DFN(gather)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, fss_v
  * is overwritten afterwards; it may be x itself, in place), else buf (n
  * elements). The kernel plan (short-row kernel or not) is that of a row of
  * n elements; the short-row kernel sums by position (short_combine), so
- * its prefix needs no padding at all. tests/test_causal.py checks the equality under
- * every ISA. */
+ * its prefix needs no padding at all. A prefix shorter than its row takes
+ * the two passes (row_as: one_pass only for n == n_plan): the masked row's
+ * -inf elements keep it out of row_xent_terms's one pass.
+ * tests/test_causal.py checks the equality under every ISA. */
 static void DFN(causal_row)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t xs, int64_t n, int64_t nk,
                             T temperature, T *y, int64_t ys, T *buf)
 {

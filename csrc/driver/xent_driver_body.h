@@ -218,7 +218,7 @@ static void XFN(group_max)(const KSET *k, const fss_xent_args *a, int short_rows
              * max (without smoothing: see row_xent_terms) */
             const int64_t t = a->label_smoothing == 0.0 ? s->t : -1;
             s->rest = k->row_xent_terms(s->z, n, t, s->y, &s->m, &s->lo, &s->count,
-                                        last ? NULL : s->x + group * a->x_row_stride, &s->unit);
+                                        last ? NULL : s->x + group * a->x_row_stride, NULL, &s->unit);
             s->summed = 1;
         }
         return;

@@ -70,7 +70,7 @@
         /* row_maxmin (*m, *lo) then row_sumexp_c (lo and pb aside), in one pass where the    \
          * row allows; t: the row's class target, or -1 (xent_kernels.h) */                     \
         double (*row_xent_terms)(const T *x, int64_t n, int64_t t, T *e_out, T *m, T *lo,      \
-                                 double *count, const T *pa, double *unit);                    \
+                                 double *count, const T *pa, const T *pb, double *unit);       \
         /* sum u*v*(m - x) (returned) and sum u*v (*uv_sum); u, v may be NULL (ones) */      \
         double (*row_gapdot)(const T *x, int64_t n, T m, const T *u, const T *v,             \
                              double *uv_sum);                                                \

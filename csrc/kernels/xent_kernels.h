@@ -519,7 +519,8 @@ static FSS_INLINE void FSS_FN(spec_last)(const T *x, int64_t left, T fill, V mag
  * NULL, may alias x) and summed, all of them; the row's max to *m and min
  * to *lo. Unchecked: the terms are right only where every element lies in
  * the plan's range, which the caller checks afterwards from *m and *lo. */
-static double FSS_FN(spec_loop)(const T *x, int64_t n, V magic, T *e_out, T *m, T *lo, const T *pa)
+static double FSS_FN(spec_loop)(const T *x, int64_t n, V magic, T *e_out, T *m, T *lo, const T *pa,
+                                const T *pb)
 {
     const T fill = x[0];
     V hi = VOP(set1)(-(T)INFINITY), lw = VOP(set1)((T)INFINITY);
@@ -530,7 +531,7 @@ static double FSS_FN(spec_loop)(const T *x, int64_t n, V magic, T *e_out, T *m, 
         FSS_FN(lane_sum) a0 = FSS_FN(lane_sum_start)();
         for (; i + FSS_EXP_STEP * W <= block_end; i += FSS_EXP_STEP * W) {
             for (int j = 0; j < FSS_EXP_STEP; j += 2)
-                FSS_FN(prefetch_rows)(pa, NULL, i + j * W);
+                FSS_FN(prefetch_rows)(pa, pb, i + j * W);
             V e[FSS_EXP_STEP];
             for (int j = 0; j < FSS_EXP_STEP; ++j)
                 e[j] = VOP(loadu)(x + i + j * W);
@@ -547,7 +548,7 @@ static double FSS_FN(spec_loop)(const T *x, int64_t n, V magic, T *e_out, T *m, 
         if (i < block_end) {
             const int64_t left = block_end - i;
             T *eo = e_out ? e_out + i : NULL;
-            FSS_FN(prefetch_rows)(pa, NULL, i);
+            FSS_FN(prefetch_rows)(pa, pb, i);
             if (left <= W)
                 FSS_FN(spec_last)(x + i, left, fill, magic, eo, &hi, &lw, &a0, 1);
             else if (left <= 2 * W)
@@ -653,12 +654,12 @@ static T FSS_FN(spec_term)(T a, V magic)
  * formed again.
  * A row out of range, or with a NaN, takes row_maxmin and row_sumexp_c (a
  * row whose max is not finite only the former: its sum is NaN). e_out must
- * not alias x (the fallbacks read x after the terms are stored). pa: as for
- * row_sumexp_c. */
+ * not alias x (the fallbacks read x after the terms are stored). pa, pb: as
+ * for row_sumexp_c. */
 #define FSS_SPEC_REST_FAST 2.0
 
 static double FSS_FN(row_xent_terms)(const T *x, int64_t n, int64_t t, T *e_out, T *m, T *lo, double *count,
-                                     const T *pa, double *unit)
+                                     const T *pa, const T *pb, double *unit)
 {
     (void)t; /* (the shifted rows' sums need no correction) */
 #if FSS_EXP_UNSHIFTED
@@ -666,7 +667,7 @@ static double FSS_FN(row_xent_terms)(const T *x, int64_t n, int64_t t, T *e_out,
     if (n > 0 && FSS_FN(unshifted_k)(x[0], &K)) {
         const V magic = VOP(set1)(FSS_FN(unshifted_magic)(K));
         T mx, mn, Km;
-        const double S = FSS_FN(spec_loop)(x, n, magic, e_out, &mx, &mn, pa);
+        const double S = FSS_FN(spec_loop)(x, n, magic, e_out, &mx, &mn, pa, pb);
         if ((double)mx - (double)K * 0.6931471805599453 <= 64.0 && mn >= (K - 124.0f) * 0.693147182f &&
             FSS_FN(unshifted_k)(mx, &Km) && S == S) {
             /* unit = 2^-K exp(m) = 2^(Km - K) exp(d): the unshifted plan's unit, scaled exactly */
@@ -703,7 +704,7 @@ static double FSS_FN(row_xent_terms)(const T *x, int64_t n, int64_t t, T *e_out,
     *m = FSS_FN(row_maxmin)(x, n, lo);
     if (!isfinite(*m)) /* the callers' NaN row; nothing stored */
         return NAN;
-    return FSS_FN(row_sumexp_c)(x, n, *m, *lo, e_out, count, pa, NULL, unit);
+    return FSS_FN(row_sumexp_c)(x, n, *m, *lo, e_out, count, pa, pb, unit);
 }
 
 /* sum_j u_j v_j (m - x_j) in double, and *uv_sum = sum_j u_j v_j; u and v
