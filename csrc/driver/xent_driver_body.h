@@ -25,10 +25,14 @@ static void XFN(fill)(T *y, int64_t n, T v)
 }
 
 /* Rows per group (see rows_range): rows up to FSS_XENT_GROUP_BYTES go in
- * groups, small enough to stay in cache between the stages. */
-static int64_t XFN(group_rows)(int64_t n)
+ * groups, small enough to stay in cache between the stages: the short rows
+ * (short_rows) as many as their group kernels take, the others
+ * FSS_XENT_LONG_GROUP. */
+static int64_t XFN(group_rows)(const KSET *k, int64_t n)
 {
-    return n * (int64_t)sizeof(T) <= FSS_XENT_GROUP_BYTES ? FSS_XENT_ROWS : 1;
+    if (n * (int64_t)sizeof(T) > FSS_XENT_GROUP_BYTES)
+        return 1;
+    return n <= 2 * (int64_t)k->short_rows ? FSS_XENT_ROWS : FSS_XENT_LONG_GROUP;
 }
 
 /* A row's state between the stages below. */
@@ -208,7 +212,7 @@ static int XFN(still_live)(const XFN(state) *st, int *live, int nl)
 static void XFN(group_max)(const KSET *k, const fss_xent_args *a, int short_rows, XFN(state) *st, const int *live,
                            int nl)
 {
-    const int64_t n = a->n_classes, group = XFN(group_rows)(n);
+    const int64_t n = a->n_classes, group = XFN(group_rows)(k, n);
     if (!short_rows) {
         for (int j = 0; j < nl; ++j) {
             XFN(state) *s = &st[live[j]];
@@ -239,7 +243,7 @@ static void XFN(group_max)(const KSET *k, const fss_xent_args *a, int short_rows
 static void XFN(group_sums)(const KSET *k, const fss_xent_args *a, int short_rows, XFN(state) *st, const int *live,
                             int nl)
 {
-    const int64_t n = a->n_classes, group = XFN(group_rows)(n);
+    const int64_t n = a->n_classes, group = XFN(group_rows)(k, n);
     if (!short_rows) {
         /* the same row of the next group prefetched: its maximum comes
          * first there, before any exponentials could hide its loads (Zen 5,
@@ -271,7 +275,7 @@ static void XFN(group_sums)(const KSET *k, const fss_xent_args *a, int short_row
 /* s->L = log1p(s->rest) for the group's live rows, at once (log1p_rows) */
 static void XFN(group_log1p)(const KSET *k, XFN(state) *st, const int *live, int nl)
 {
-    double rests[FSS_XENT_ROWS], logs[FSS_XENT_ROWS];
+    double rests[FSS_XENT_LONG_GROUP], logs[FSS_XENT_LONG_GROUP];
     for (int j = 0; j < nl; ++j)
         rests[j] = st[live[j]].rest;
     k->log1p_rows(rests, nl, logs);
@@ -288,16 +292,16 @@ static void XFN(group_log1p)(const KSET *k, XFN(state) *st, const int *live, int
  * take the maximum and the exponentials through the group kernels
  * (rows_max, rows_sumexp_c), the same bits as the row kernels. Every row
  * takes the same steps with the same operands as alone, so the same bits.
- * scratch: group_rows(n) rows of n elements (used where z_in_scratch). */
+ * scratch: group_rows(k, n) rows of n elements (used where z_in_scratch). */
 static void XFN(rows_range)(const KSET *k, const fss_xent_args *a, int64_t r0, int64_t r1, T *scratch,
                             fss_loss_blocks b, double *sums)
 {
-    const int64_t n = a->n_classes, group = XFN(group_rows)(n);
+    const int64_t n = a->n_classes, group = XFN(group_rows)(k, n);
     const int short_rows = n <= 2 * (int64_t)k->short_rows;
     T *loss_rows = (T *)a->loss_rows;
     double acc = 0.0;
-    XFN(state) st[FSS_XENT_ROWS];
-    int live[FSS_XENT_ROWS];
+    XFN(state) st[FSS_XENT_LONG_GROUP];
+    int live[FSS_XENT_LONG_GROUP];
     for (int64_t i0 = r0; i0 < r1; i0 += group) {
         const int g = (int)(r1 - i0 < group ? r1 - i0 : group);
         for (int j = 0; j < g; ++j) {
@@ -331,7 +335,7 @@ static void XFN(rows_range)(const KSET *k, const fss_xent_args *a, int64_t r0, i
  * lane block's where the rows take the lane kernels */
 static int64_t XFN(scratch_rows)(const KSET *k, const fss_xent_args *a)
 {
-    const int64_t g = XFN(group_rows)(a->n_classes);
+    const int64_t g = XFN(group_rows)(k, a->n_classes);
     return XFN(lanes)(k, a) && k->short_rows > g ? k->short_rows : g;
 }
 
