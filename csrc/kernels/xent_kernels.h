@@ -468,6 +468,18 @@ static double FSS_FN(row_sumexp_c)(const T *x, int64_t n, T m, T lo, T *e_out, d
 }
 
 #if FSS_EXP_UNSHIFTED
+/* nv vectors of terms (1 or an even count) into the lanes, by pairs added
+ * in float (spec_partner undoes the max's pair) */
+static FSS_INLINE void FSS_FN(spec_add)(FSS_FN(lane_sum) *a0, const V *e, const int nv)
+{
+    if (nv == 1) {
+        FSS_FN(lane_sum_add)(a0, e[0]);
+        return;
+    }
+    for (int j = 0; j < nv; j += 2)
+        FSS_FN(lane_sum_add)(a0, VOP(add)(e[j], e[j + 1]));
+}
+
 /* The last `left` elements of a block as nv vectors of terms, their max
  * and min folded into *hi, *lw, their terms stored to e_out and summed
  * (spec_loop), the lanes past the block zeroed before the sum. The pad
@@ -504,14 +516,7 @@ static FSS_INLINE void FSS_FN(spec_last)(const T *x, int64_t left, T fill, V mag
         }
     }
 #endif
-    if (nv == 1) {
-        FSS_FN(lane_sum_add)(a0, e[0]);
-        return;
-    }
-    for (int j = 0; j + 1 < nv; j += 2)
-        FSS_FN(lane_sum_add)(a0, VOP(add)(e[j], e[j + 1]));
-    if (nv % 2)
-        FSS_FN(lane_sum_add)(a0, e[nv - 1]);
+    FSS_FN(spec_add)(a0, e, nv);
 }
 
 /* The one pass of row_xent_terms: every term 2^-K exp(x) of the magic of
@@ -542,8 +547,7 @@ static double FSS_FN(spec_loop)(const T *x, int64_t n, V magic, T *e_out, T *m, 
             vf_exp_biased_n(e, FSS_EXP_STEP, magic);
             for (int j = 0; e_out && j < FSS_EXP_STEP; ++j)
                 VOP(storeu)(e_out + i + j * W, e[j]);
-            for (int j = 0; j < FSS_EXP_STEP; j += 2)
-                FSS_FN(lane_sum_add)(&a0, VOP(add)(e[j], e[j + 1]));
+            FSS_FN(spec_add)(&a0, e, FSS_EXP_STEP);
         }
         if (i < block_end) {
             const int64_t left = block_end - i;
@@ -565,14 +569,12 @@ static double FSS_FN(spec_loop)(const T *x, int64_t n, V magic, T *e_out, T *m, 
     *lo = -VOP(hmax)(VOP(sub)(VOP(set1)(0), lw));
     return fss_ksum_value(&total);
 }
-#endif
 
-#if FSS_EXP_UNSHIFTED
-/* The first element of x[from, n) equal to m (every element <= m), or -1 */
-static int64_t FSS_FN(find_max)(const T *x, int64_t n, int64_t from, T m)
+/* The first element of x equal to m (every element <= m), or -1 */
+static int64_t FSS_FN(find_max)(const T *x, int64_t n, T m)
 {
     const V vm = VOP(set1)(m);
-    int64_t i = from;
+    int64_t i = 0;
     for (; i + 4 * W <= n; i += 4 * W) {
         const V h = VOP(max)(VOP(max)(VOP(loadu)(x + i), VOP(loadu)(x + i + W)),
                              VOP(max)(VOP(loadu)(x + i + 2 * W), VOP(loadu)(x + i + 3 * W)));
@@ -682,7 +684,7 @@ static double FSS_FN(row_xent_terms)(const T *x, int64_t n, int64_t t, T *e_out,
                 *count += 1.0; /* the max's own term */
                 return rest;
             }
-            const int64_t p = t >= 0 ? t : FSS_FN(find_max)(x, n, 0, mx);
+            const int64_t p = t >= 0 ? t : FSS_FN(find_max)(x, n, mx);
             if (p >= 0) {
                 const int64_t q = FSS_FN(spec_partner)(n, p);
                 const T eq = q >= 0 ? FSS_FN(spec_term)(x[q], magic) : 0;
