@@ -2,8 +2,9 @@
 
 A row of at least 16 * 8192 elements (csrc/driver/softmax_driver_body.h,
 FSS_LONG_ROW) is computed chunk by chunk: each chunk's terms against its own
-maximum, without rounding x - m_c (row_sumexp_c's terms), then every chunk
-scaled by a double factor. So these rows meet the bare softmax bound with no
+maximum, without rounding x - m_c (spec_loop's one pass where the chunk is in
+range for its first element's K, row_sumexp_c's terms else), then every
+chunk scaled by a double factor. So these rows meet the bare softmax bound with no
 shift allowance, give the same bits at every thread count (split_rows takes
 the same chunks), and keep the general path's rules for non-finite rows.
 """
@@ -86,3 +87,26 @@ def test_float64_rows_are_not_chunked_and_keep_their_bound(isa, rng):
     x = rng.standard_normal((1, N)) * 8
     got = fs.softmax(x, axis=-1, num_threads=1)
     ref.check_accuracy("softmax", got, x, axis=-1, context=isa)
+
+
+@pytest.mark.parametrize("pos", [0, 1, 5000, CHUNK - 1])
+def test_a_nan_in_a_chunk_of_minus_inf(pos, isa, rng):
+    """The chunk's maximum (row_max) can come out -inf beside a NaN; the
+    NaN must still make the row NaN throughout"""
+    x = rng.standard_normal((1, N)).astype(np.float32)
+    x[0, 3 * CHUNK : 4 * CHUNK] = -np.inf
+    x[0, 3 * CHUNK + pos] = np.nan
+    for threads in (1, 2):
+        assert np.all(np.isnan(fs.softmax(x, axis=-1, num_threads=threads))), f"{isa} {threads}"
+    assert np.all(np.isnan(fs.softmax(x, axis=-1, out=x)))
+
+
+@pytest.mark.parametrize("n", [N, 16 * CHUNK + 5000, 17 * CHUNK])
+def test_in_place_gives_the_out_of_place_bits(n, isa, rng):
+    """last chunks shorter and longer than the one pass takes, and none"""
+    x = (rng.standard_normal((2, n)) * 4).astype(np.float32)
+    x[1, 4 * CHUNK + 3] += 80.0  # one chunk out of its first element's range
+    want = fs.softmax(x, axis=-1, num_threads=1)
+    ref.assert_ulp_close(want, _reference(x), BOUND, None, context=isa)
+    got = fs.softmax(x, axis=-1, out=x, num_threads=1)
+    np.testing.assert_array_equal(got, want)

@@ -152,28 +152,28 @@ static int DFN(chunked)(fss_op op, int64_t n)
 static int64_t DFN(chunk_len)(int64_t n, int64_t c) { return n - c * FSS_CHUNK < FSS_CHUNK ? n - c * FSS_CHUNK : FSS_CHUNK; }
 
 /* The first step for chunks c0..c1-1 of the row: mc[c]; sc[c], the sum of
- * exp(x - m_c) over the chunk; y, its terms times uc[c] (row_sumexp_c's,
- * which carry no rounding of x - m_c: no shift allowance, and the chunks
- * measured no slower than with softmax's plain loop, memory being the
- * limit). Returns 0 at a chunk whose maximum is +inf or NaN (then the row
- * is NaN throughout). xn: prefetched with the last. */
+ * exp(x - m_c) over the chunk; y, its terms times uc[c] (row_softmax_terms's,
+ * which carry no rounding of x - m_c: no shift allowance; a chunk in range
+ * takes them in one pass). Returns 0 at a chunk that is not finite but for
+ * -inf throughout (then the row is NaN throughout). xn: prefetched with the
+ * last. */
 static int DFN(chunks_expsum)(const KSET *k, const T *x, int64_t n, T *y, int64_t c0, int64_t c1, T *mc, double *sc,
                               double *uc, const T *xn)
 {
     for (int64_t c = c0; c < c1; ++c) {
         const int64_t b = c * FSS_CHUNK, len = DFN(chunk_len)(n, c);
-        T lo;
-        double count = 0.0;
-        mc[c] = k->row_maxmin(x + b, len, &lo);
-        sc[c] = 0.0, uc[c] = 1.0;
-        if (mc[c] == -(T)INFINITY) /* every term 0 (a NaN would show in the sum) */
+        const double s = k->row_softmax_terms(x + b, len, y + b, c + 1 < c1 ? x + b + len : xn, 1, 1, &mc[c],
+                                                  &uc[c]);
+        sc[c] = 0.0;
+        if (s == s) {
+            sc[c] = s / uc[c];
+        } else if (mc[c] == -(T)INFINITY && DFN(special_max)(x + b, len, 1, mc[c]) == mc[c]) {
+            /* every term 0 (row_max can miss a NaN beside -inf: looked for) */
+            uc[c] = 1.0;
             DFN(fill)(y + b, len, 1, 0);
-        else if (!isfinite(mc[c]))
+        } else {
             return 0;
-        else
-            sc[c] = k->row_sumexp_c(x + b, len, mc[c], lo, y + b, &count, c + 1 < c1 ? x + b + len : xn, NULL,
-                                    &uc[c]) +
-                    count;
+        }
     }
     return 1;
 }
@@ -193,14 +193,26 @@ static int DFN(chunks_total)(int64_t nc, const T *mc, const double *sc, T *M, do
     return *S >= 1.0 && *S <= DBL_MAX;
 }
 
-/* The last step for chunks c0..c1-1: y *= exp(m_c - M) / (u_c S) */
+/* The last step for chunks c0..c1-1: y *= exp(m_c - M) / (u_c S), the
+ * factor as two floats hi + lo. Below 2^-100 lo would lose bits below the
+ * normal range while the outputs need not be that small: a chunk far below
+ * the row's maximum whose one-pass terms are large (its first element's K
+ * well below its maximum's: u_c up to 2^92). Those chunks, rare, are
+ * scaled one element at a time in double. */
 static void DFN(chunks_scale)(const KSET *k, T *y, int64_t n, int64_t c0, int64_t c1, const T *mc, const double *uc,
                               T M, double S)
 {
     for (int64_t c = c0; c < c1; ++c) {
         const double f = exp((double)mc[c] - (double)M) / (uc[c] * S);
+        T *yc = y + c * FSS_CHUNK;
+        const int64_t len = DFN(chunk_len)(n, c);
+        if (f < 0x1p-100) {
+            for (int64_t i = 0; i < len; ++i)
+                yc[i] = (T)((double)yc[i] * f);
+            continue;
+        }
         const T hi = (T)f, lo = (T)(f - (double)hi);
-        k->row_scale(y + c * FSS_CHUNK, DFN(chunk_len)(n, c), hi, lo);
+        k->row_scale(yc, len, hi, lo);
     }
 }
 
@@ -294,21 +306,8 @@ static void DFN(row_general)(const fss_isa_kernels *isa, fss_op op, const T *x, 
         return;
     }
 #endif
-    /* (for outputs beyond the cache, the sum without storing the terms and
-     * then the terms again, scaled and streamed out, the same bits, measured
-     * 3-6% slower on Zen 5 at one thread, (256, 32000) float32, and no
-     * faster at two; the terms into a scratch row that stays in L2 and then
-     * scaled and streamed out measured the same as this at one and two
-     * threads, (256, 32000) and (64, 65536)) */
-    const T m = k->row_max(x, n);
-    const double rest = isfinite(m) ? k->row_expsum(x, n, m, -(T)INFINITY, y, xn, NULL) : NAN;
-    if (isnan(rest)) { /* scipy: NaN for every non-finite row */
+    if (!k->row_softmax(x, n, y, xn, one_pass)) /* scipy: NaN for every non-finite row */
         DFN(fill)(y, n, 1, (T)NAN);
-        return;
-    }
-    T hi, lo;
-    FSS_DCAT(fss_recip_split_, TS)(rest, &hi, &lo);
-    k->row_scale(y, n, hi, lo);
 }
 
 /* DFN(row) with the kernel plan (the short-row kernel or the general one) chosen for a row of n_plan >= n elements: a causal row's

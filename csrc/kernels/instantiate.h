@@ -42,6 +42,7 @@
 #endif
 #include "softmax_kernels.h"
 #include "xent_kernels.h"
+#include "softmax_row_kernels.h"
 #include "xent_short_kernels.h"
 #include "col_kernels.h"
 #include "short_row_kernels.h"
@@ -94,6 +95,7 @@
 #endif
 #include "softmax_kernels.h"
 #include "xent_kernels.h"
+#include "softmax_row_kernels.h"
 #include "xent_short_kernels.h"
 #include "col_kernels.h"
 #include "short_row_kernels.h"
@@ -120,7 +122,8 @@
     {                                                                                      \
         FSS_FN_OF(row_max, ts), FSS_FN_OF(row_maxmin, ts), FSS_FN_OF(row_expsum, ts),     \
             FSS_FN_OF(row_scale, ts), FSS_FN_OF(row_expscale, ts), FSS_FN_OF(row_logsub, ts), \
-            FSS_FN_OF(row_logsub_stream, ts),                                              \
+            FSS_FN_OF(row_logsub_stream, ts), FSS_FN_OF(row_softmax, ts),                  \
+            FSS_FN_OF(row_softmax_terms, ts),                                              \
             FSS_FN_OF(col_stats, ts), FSS_FN_OF(col_scale, ts), FSS_FN_OF(col_logsub, ts),  \
             FSS_COL_MAX(type),                                                             \
             FSS_FN_OF(row_sumexp_c, ts), FSS_FN_OF(row_xent_terms, ts), FSS_FN_OF(row_gapdot, ts),                        \

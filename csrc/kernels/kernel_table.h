@@ -51,6 +51,14 @@
         void (*row_logsub)(const T *x, int64_t n, T m, T L, T *y);   /* y = (x-m) - L */    \
         /* row_logsub's bits, non-temporal stores where the ISA has them */                 \
         void (*row_logsub_stream)(const T *x, int64_t n, T m, T L, T *y);                    \
+        /* softmax of a row into y (may be x), its pass plan by length (one_pass 0: the  \
+         * three passes); 0: not finite (y then NaN throughout is the caller's); pa:      \
+         * prefetched meanwhile */                                                          \
+        int (*row_softmax)(const T *x, int64_t n, T *y, const T *pa, int one_pass);         \
+        /* row_softmax's terms (each *unit exp(x - *m)) to y and their sum: NaN where the  \
+         * row is not finite, *m then row_max's; exact: no rounding of x - m in any term */ \
+        double (*row_softmax_terms)(const T *x, int64_t n, T *y, const T *pa, int one_pass,  \
+                                    int exact, T *m, double *unit);                         \
         /* Up to col_width adjacent columns of a strided reduced axis (row stride rs,        \
          * elements of a row contiguous): per-column max, rest and count, exps to e_out; \
          * comp: exponentials compensated for the rounding of x - m (as row_sumexp_c) */      \

@@ -570,6 +570,28 @@ static double FSS_FN(spec_loop)(const T *x, int64_t n, V magic, T *e_out, T *m, 
     return fss_ksum_value(&total);
 }
 
+/* Whether spec_loop's terms of the magic of K are right for the row it
+ * found (max mx, min mn): no element above K ln2 + 64 (the terms and their
+ * sums stay finite), none below K's normal range (every term keeps its
+ * precision), and mx within the unshifted plan's own limit (its K to *Km).
+ * A NaN mx or mn fails. */
+static inline int FSS_FN(spec_in_range)(T K, T mx, T mn, T *Km)
+{
+    return (double)mx - (double)K * 0.6931471805599453 <= 64.0 && mn >= (K - 124.0f) * 0.693147182f &&
+           FSS_FN(unshifted_k)(mx, Km);
+}
+
+/* 2^-K exp(mx) in double, for a row in range for K (spec_in_range, whose
+ * *Km = K(mx) this takes): the unit of spec_loop's terms against the max,
+ * 2^(Km - K) exp(mx - Km ln2), the power of two exact */
+static inline double FSS_FN(unshifted_unit)(T mx, T Km, T K)
+{
+    const uint64_t bits = (uint64_t)(1023 + (int)(Km - K)) << 52;
+    double scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return (1.0 + vd_hmax(vd_expm1_reduced(vd_set1(FSS_FN(unshifted_d)(mx, Km))))) * scale;
+}
+
 /* The first element of x equal to m (every element <= m), or -1 */
 static int64_t FSS_FN(find_max)(const T *x, int64_t n, T m)
 {
@@ -670,13 +692,8 @@ static double FSS_FN(row_xent_terms)(const T *x, int64_t n, int64_t t, T *e_out,
         const V magic = VOP(set1)(FSS_FN(unshifted_magic)(K));
         T mx, mn, Km;
         const double S = FSS_FN(spec_loop)(x, n, magic, e_out, &mx, &mn, pa, pb);
-        if ((double)mx - (double)K * 0.6931471805599453 <= 64.0 && mn >= (K - 124.0f) * 0.693147182f &&
-            FSS_FN(unshifted_k)(mx, &Km) && S == S) {
-            /* unit = 2^-K exp(m) = 2^(Km - K) exp(d): the unshifted plan's unit, scaled exactly */
-            const uint64_t bits = (uint64_t)(1023 + (int)(Km - K)) << 52;
-            double scale;
-            memcpy(&scale, &bits, sizeof scale);
-            const double u = (1.0 + vd_hmax(vd_expm1_reduced(vd_set1(FSS_FN(unshifted_d)(mx, Km))))) * scale;
+        if (FSS_FN(spec_in_range)(K, mx, mn, &Km) && S == S) {
+            const double u = FSS_FN(unshifted_unit)(mx, Km, K);
             *m = mx, *lo = mn, *unit = u;
             const T em = FSS_FN(spec_term)(mx, magic);
             double rest = (S - (double)em) / u;

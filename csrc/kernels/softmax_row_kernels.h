@@ -1,0 +1,104 @@
+/* Softmax of one contiguous row through the general kernels: the pass plan
+ * by row length, out of place and in place with the same bits.
+ *
+ * Included by kernels/instantiate.h after xent_kernels.h (spec_loop) with the
+ * same T / TS / V / VOP bindings. */
+
+#define FSS_FN(name) FSS_CAT(FSS_CAT(fss_##name##_, TS), FSS_CAT(_, FSS_ISA_SUFFIX))
+
+#if FSS_EXP_UNSHIFTED
+/* Float rows of at least this many elements take their maximum and sum in
+ * one pass (spec_loop); shorter ones keep the max pass, which costs less than
+ * the one pass's tracking of the max and min where the row sits in L1 or L2.
+ * Zen 5, one thread, 4 N(0, 1) float32, one pass against three (row_max,
+ * row_expsum, row_scale): rows of 500 11% slower, 1000 the same, 2000 4%
+ * faster, 8000 4%, 32000 8-9%, 65536 12-14%. */
+#define FSS_SOFTMAX_ONE_PASS_MIN 2048
+#endif
+
+/* Softmax's terms of the row x (or of a chunk of one) into y (may be x):
+ * returns their sum, each term being *unit exp(x - *m), *m the row's
+ * maximum; NaN where the row is not finite (a NaN, a +inf, or every element
+ * -inf: *m then says which, as row_max gives it). pa (may be NULL): the
+ * next row's input, prefetched meanwhile. one_pass 0: the three passes'
+ * terms whatever the length (a causal row's prefix, whose bits must be
+ * those of its row padded with -inf, which the one pass declines). exact:
+ * terms without the rounding of x - m where the one pass declines too
+ * (row_maxmin, row_sumexp_c): what chunks of a row need, whose maxima are
+ * not the row's.
+ *
+ * Long float rows: spec_loop forms every term 2^-K exp(x) (K from x[0]), the
+ * max and min alongside, where the row then proves in range for that K: the
+ * max pass is gone, and no term carries a rounding of x - m. In place the
+ * terms overwrite x, and a row out of range would have to be read again:
+ * there the max pass stays, to check the range first (row_maxmin: the same
+ * max and min, so the same decision), then the same loop, so the same bits
+ * as out of place. Making the terms again in the scaling pass instead (no
+ * max pass, no stores in the sum pass) measured 23-25% slower than three
+ * passes at rows of 8000-65536.
+ *
+ * Otherwise (and not exact) row_max, then row_expsum's terms exp(x - m)
+ * (*unit 1), the rounding of x - m in each. (For
+ * outputs beyond the cache, the sum without storing the terms and then the
+ * terms again, scaled and streamed out, measured 3-6% slower on Zen 5 at
+ * one thread, (256, 32000) float32, and no faster at two; the terms into a
+ * scratch row that stays in L2, then scaled into y, 15-19% slower at rows of
+ * 32000 and 65536, streamed 9-25%.) */
+static double FSS_FN(row_softmax_terms)(const T *x, int64_t n, T *y, const T *pa, int one_pass, int exact, T *m,
+                                        double *unit)
+{
+#if FSS_EXP_UNSHIFTED
+    T K;
+    if (one_pass && n >= FSS_SOFTMAX_ONE_PASS_MIN && FSS_FN(unshifted_k)(x[0], &K)) {
+        const V magic = VOP(set1)(FSS_FN(unshifted_magic)(K));
+        const int in_place = x == y;
+        T mx = 0, mn = 0, Km;
+        if (in_place)
+            mx = FSS_FN(row_maxmin)(x, n, &mn);
+        if (!in_place || FSS_FN(spec_in_range)(K, mx, mn, &Km)) {
+            const double S = FSS_FN(spec_loop)(x, n, magic, y, &mx, &mn, pa, NULL);
+            if (FSS_FN(spec_in_range)(K, mx, mn, &Km) && S == S) {
+                *m = mx;
+                *unit = FSS_FN(unshifted_unit)(mx, Km, K);
+                return S;
+            }
+            if (in_place) { /* in range, so a NaN: x is overwritten, but the row is NaN throughout */
+                *m = (T)NAN;
+                return NAN;
+            }
+        }
+    }
+#else
+    (void)one_pass;
+#endif
+    *unit = 1.0;
+    if (exact) {
+        T lo;
+        double count = 0.0;
+        *m = FSS_FN(row_maxmin)(x, n, &lo);
+        if (!isfinite(*m))
+            return NAN;
+        const double s = FSS_FN(row_sumexp_c)(x, n, *m, lo, y, &count, pa, NULL, unit);
+        return (s + count) * *unit;
+    }
+    *m = FSS_FN(row_max)(x, n);
+    return isfinite(*m) ? FSS_FN(row_expsum)(x, n, *m, -(T)INFINITY, y, pa, NULL) : NAN;
+}
+
+/* Softmax of the row x into y (y may be x): row_softmax_terms's terms
+ * divided by their sum (1/sum split in two floats). 0 where the row is not
+ * finite (y then holds anything: the caller writes NaN throughout, as scipy
+ * does). */
+static int FSS_FN(row_softmax)(const T *x, int64_t n, T *y, const T *pa, int one_pass)
+{
+    T m, hi, lo;
+    double unit;
+    const double sum = FSS_FN(row_softmax_terms)(x, n, y, pa, one_pass, 0, &m, &unit);
+    if (isnan(sum))
+        return 0;
+    FSS_CAT(fss_recip_split_, TS)(sum, &hi, &lo);
+    FSS_FN(row_scale)(y, n, hi, lo);
+    return 1;
+}
+
+#undef FSS_FN
