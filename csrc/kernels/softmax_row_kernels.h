@@ -38,12 +38,14 @@
  * passes at rows of 8000-65536.
  *
  * Otherwise (and not exact) row_max, then row_expsum's terms exp(x - m)
- * (*unit 1), the rounding of x - m in each. (For
- * outputs beyond the cache, the sum without storing the terms and then the
- * terms again, scaled and streamed out, measured 3-6% slower on Zen 5 at
- * one thread, (256, 32000) float32, and no faster at two; the terms into a
- * scratch row that stays in L2, then scaled into y, 15-19% slower at rows of
- * 32000 and 65536, streamed 9-25%.) */
+ * (*unit 1), the rounding of x - m in each.
+ *
+ * (Tried for outputs beyond the cache, Zen 5, one thread: the sum without
+ * storing the terms, then the terms again, scaled and streamed out, 3-6%
+ * slower at (256, 32000) float32 than three passes, no faster at two
+ * threads; the one pass's terms into a scratch row that stays in L2, then
+ * scaled into y, 15-19% slower than the one pass into y at rows of 32000 and
+ * 65536, and 9-25% slower with the scaled terms streamed out.) */
 static double FSS_FN(row_softmax_terms)(const T *x, int64_t n, T *y, const T *pa, int one_pass, int exact, T *m,
                                         double *unit)
 {
