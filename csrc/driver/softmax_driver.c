@@ -30,21 +30,25 @@
 #define T float
 #define TS f32
 #define KSET fss_kernels_f32
+#define LOGSUB_ROW fss_logsub_row_f32
 #define FSS_DRIVER_F32 1
 #include "softmax_driver_body.h"
 #undef T
 #undef TS
 #undef KSET
+#undef LOGSUB_ROW
 #undef FSS_DRIVER_F32
 #define FSS_DRIVER_F32 0
 
 #define T double
 #define TS f64
 #define KSET fss_kernels_f64
+#define LOGSUB_ROW fss_logsub_row_f64
 #include "softmax_driver_body.h"
 #undef T
 #undef TS
 #undef KSET
+#undef LOGSUB_ROW
 
 int fss_softmax_family(fss_op op, fss_dtype dtype, fss_shape3 shape, fss_view3 x, fss_view3 y, double temperature,
                        int num_threads)

@@ -122,11 +122,11 @@
     {                                                                                      \
         FSS_FN_OF(row_max, ts), FSS_FN_OF(row_maxmin, ts), FSS_FN_OF(row_expsum, ts),     \
             FSS_FN_OF(row_scale, ts), FSS_FN_OF(row_expscale, ts), FSS_FN_OF(row_logsub, ts), \
-            FSS_FN_OF(row_logsub_stream, ts), FSS_FN_OF(row_softmax, ts),                  \
+            FSS_FN_OF(row_logsub_stream, ts), FSS_FN_OF(stream_fence, ts), FSS_FN_OF(row_softmax, ts),                  \
             FSS_FN_OF(row_softmax_terms, ts),                                              \
             FSS_FN_OF(col_stats, ts), FSS_FN_OF(col_scale, ts), FSS_FN_OF(col_logsub, ts),  \
             FSS_COL_MAX(type),                                                             \
-            FSS_FN_OF(row_sumexp_c, ts), FSS_FN_OF(row_xent_terms, ts), FSS_FN_OF(row_gapdot, ts),                        \
+            FSS_FN_OF(row_sumexp_c, ts), FSS_FN_OF(row_xent_terms, ts), FSS_FN_OF(row_sums_and_logsub, ts), FSS_FN_OF(row_gapdot, ts),                        \
             FSS_FN_OF(row_scalesub, ts), FSS_FN_OF(row_multo, ts),                         \
             FSS_FN_OF(rows_max, ts), FSS_FN_OF(rows_sumexp_c, ts),                         \
             FSS_FN_OF(rows_xent_sums, ts), FSS_FN_OF(rows_xent_scale, ts),                 \

@@ -34,6 +34,12 @@
 #define FSS_XENT_LANE_BUF 2048
 
 #define FSS_DECLARE_KERNEL_SET(T, TS)                                                        \
+    /* a log_softmax row's output to write: y = (x - m) - L (row_sums_and_logsub) */         \
+    typedef struct {                                                                         \
+        const T *x;                                                                          \
+        T *y;                                                                                \
+        T m, L;                                                                              \
+    } fss_logsub_row_##TS;                                                                   \
     typedef struct {                                                                         \
         /* max over a contiguous row (a NaN may or may not win: callers check the sum) */   \
         T (*row_max)(const T *x, int64_t n);                                                 \
@@ -49,8 +55,10 @@
         void (*row_scale)(T *y, int64_t n, T s, T s_lo);  /* y *= s + s_lo */              \
         void (*row_expscale)(const T *x, int64_t n, T m, T s, T *y); /* y = exp(x-m)*s */   \
         void (*row_logsub)(const T *x, int64_t n, T m, T L, T *y);   /* y = (x-m) - L */    \
-        /* row_logsub's bits, non-temporal stores where the ISA has them */                 \
+        /* row_logsub's bits, non-temporal stores where the ISA has them; stream_fence after  \
+         * the last row */                                                                   \
         void (*row_logsub_stream)(const T *x, int64_t n, T m, T L, T *y);                    \
+        void (*stream_fence)(void);                                                          \
         /* softmax of a row into y (may be x), its pass plan by length (one_pass 0: the  \
          * three passes); 0: not finite (y then NaN throughout is the caller's); pa:      \
          * prefetched meanwhile */                                                          \
@@ -79,6 +87,11 @@
          * row allows; t: the row's class target, or -1 (xent_kernels.h) */                     \
         double (*row_xent_terms)(const T *x, int64_t n, int64_t t, T *e_out, T *m, T *lo,      \
                                  double *count, const T *pa, const T *pb, double *unit);       \
+        /* row_xent_terms of a row (t -1, no e_out) while o, another row of n elements, gets  \
+         * its log_softmax output (row_logsub's bits) */                                      \
+        double (*row_sums_and_logsub)(const T *x, int64_t n, T *m, T *lo, double *count,        \
+                                      const T *pa, const T *pb, double *unit,                   \
+                                      const fss_logsub_row_##TS *o);                            \
         /* sum u*v*(m - x) (returned) and sum u*v (*uv_sum); u, v may be NULL (ones) */      \
         double (*row_gapdot)(const T *x, int64_t n, T m, const T *u, const T *v,             \
                              double *uv_sum);                                                \

@@ -6,6 +6,7 @@
  * softmax row kernels through the kernel table. */
 
 #define FSS_FN(name) FSS_CAT(FSS_CAT(fss_##name##_, TS), FSS_CAT(_, FSS_ISA_SUFFIX))
+#define LOGSUB_ROW FSS_CAT(fss_logsub_row_, TS)
 
 /* exp(x - m) with the rounding error of the subtraction folded back in:
  * d = x - m is split exactly as hi + lo (Fast2Sum, see xent_sub_err), and
@@ -486,8 +487,13 @@ static FSS_INLINE void FSS_FN(spec_add)(FSS_FN(lane_sum) *a0, const V *e, const 
  * lanes load fill, an element of the row: harmless to the max and min, and
  * in range for the exponential. */
 static FSS_INLINE void FSS_FN(spec_last)(const T *x, int64_t left, T fill, V magic, T *e_out, V *hi, V *lw,
-                                         FSS_FN(lane_sum) *a0, const int nv)
+                                         FSS_FN(lane_sum) *a0, const int nv, const T *xo, T *yo, V vmo, V vLo)
 {
+    for (int j = 0; xo && j < nv; ++j) { /* spec_loop_with's other row */
+        const int64_t lj = left - j * W;
+        if (lj > 0)
+            VOP(store_part)(yo + j * W, VOP(sub)(VOP(sub)(VOP(load_part)(xo + j * W, lj, 0), vmo), vLo), lj);
+    }
     V e[FSS_EXP_STEP];
 #if FSS_MASKED_TAIL
     FSS_FN(load_masked)(x, left, fill, e, nv);
@@ -523,10 +529,15 @@ static FSS_INLINE void FSS_FN(spec_last)(const T *x, int64_t left, T fill, V mag
  * a K the caller chose before seeing the row, stored to e_out (may be
  * NULL, may alias x) and summed, all of them; the row's max to *m and min
  * to *lo. Unchecked: the terms are right only where every element lies in
- * the plan's range, which the caller checks afterwards from *m and *lo. */
-static double FSS_FN(spec_loop)(const T *x, int64_t n, V magic, T *e_out, T *m, T *lo, const T *pa,
-                                const T *pb)
+ * the plan's range, which the caller checks afterwards from *m and *lo.
+ * o (may be NULL): another row of n elements whose log_softmax output is
+ * written in the same steps (row_sums_and_logsub). */
+static FSS_INLINE double FSS_FN(spec_loop_with)(const T *x, int64_t n, V magic, T *e_out, T *m, T *lo,
+                                                const T *pa, const T *pb, const LOGSUB_ROW *o)
 {
+    const T *xo = o ? o->x : NULL;
+    T *yo = o ? o->y : NULL;
+    const V vmo = VOP(set1)(o ? o->m : 0), vLo = VOP(set1)(o ? o->L : 0);
     const T fill = x[0];
     V hi = VOP(set1)(-(T)INFINITY), lw = VOP(set1)((T)INFINITY);
     fss_ksum total = { 0.0, 0.0 };
@@ -540,6 +551,8 @@ static double FSS_FN(spec_loop)(const T *x, int64_t n, V magic, T *e_out, T *m, 
             V e[FSS_EXP_STEP];
             for (int j = 0; j < FSS_EXP_STEP; ++j)
                 e[j] = VOP(loadu)(x + i + j * W);
+            for (int j = 0; xo && j < FSS_EXP_STEP; ++j)
+                VOP(storeu)(yo + i + j * W, VOP(sub)(VOP(sub)(VOP(loadu)(xo + i + j * W), vmo), vLo));
             V h = e[0], l = e[0];
             for (int j = 1; j < FSS_EXP_STEP; ++j)
                 h = VOP(max)(h, e[j]), l = VOP(min)(l, e[j]);
@@ -553,14 +566,16 @@ static double FSS_FN(spec_loop)(const T *x, int64_t n, V magic, T *e_out, T *m, 
             const int64_t left = block_end - i;
             T *eo = e_out ? e_out + i : NULL;
             FSS_FN(prefetch_rows)(pa, pb, i);
+            const T *xoi = xo ? xo + i : NULL;
+            T *yoi = xo ? yo + i : NULL;
             if (left <= W)
-                FSS_FN(spec_last)(x + i, left, fill, magic, eo, &hi, &lw, &a0, 1);
+                FSS_FN(spec_last)(x + i, left, fill, magic, eo, &hi, &lw, &a0, 1, xoi, yoi, vmo, vLo);
             else if (left <= 2 * W)
-                FSS_FN(spec_last)(x + i, left, fill, magic, eo, &hi, &lw, &a0, 2);
+                FSS_FN(spec_last)(x + i, left, fill, magic, eo, &hi, &lw, &a0, 2, xoi, yoi, vmo, vLo);
             else if (FSS_EXP_STEP > 4 && left <= 4 * W)
-                FSS_FN(spec_last)(x + i, left, fill, magic, eo, &hi, &lw, &a0, 4);
+                FSS_FN(spec_last)(x + i, left, fill, magic, eo, &hi, &lw, &a0, 4, xoi, yoi, vmo, vLo);
             else
-                FSS_FN(spec_last)(x + i, left, fill, magic, eo, &hi, &lw, &a0, FSS_EXP_STEP);
+                FSS_FN(spec_last)(x + i, left, fill, magic, eo, &hi, &lw, &a0, FSS_EXP_STEP, xoi, yoi, vmo, vLo);
             i = block_end;
         }
         FSS_FN(lane_sum_flush)(&total, a0);
@@ -568,6 +583,20 @@ static double FSS_FN(spec_loop)(const T *x, int64_t n, V magic, T *e_out, T *m, 
     *m = VOP(hmax)(hi);
     *lo = -VOP(hmax)(VOP(sub)(VOP(set1)(0), lw));
     return fss_ksum_value(&total);
+}
+
+static double FSS_FN(spec_loop)(const T *x, int64_t n, V magic, T *e_out, T *m, T *lo, const T *pa,
+                                const T *pb)
+{
+    return FSS_FN(spec_loop_with)(x, n, magic, e_out, m, lo, pa, pb, NULL);
+}
+
+/* spec_loop without e_out, another row's log_softmax output o written
+ * alongside (row_sums_and_logsub) */
+static double FSS_FN(spec_loop_logsub)(const T *x, int64_t n, V magic, T *m, T *lo, const T *pa, const T *pb,
+                                       const LOGSUB_ROW *o)
+{
+    return FSS_FN(spec_loop_with)(x, n, magic, NULL, m, lo, pa, pb, o);
 }
 
 /* Whether spec_loop's terms of the magic of K are right for the row it
@@ -592,8 +621,10 @@ static inline double FSS_FN(unshifted_unit)(T mx, T Km, T K)
     return (1.0 + vd_hmax(vd_expm1_reduced(vd_set1(FSS_FN(unshifted_d)(mx, Km))))) * scale;
 }
 
-/* The first element of x equal to m (every element <= m), or -1 */
-static int64_t FSS_FN(find_max)(const T *x, int64_t n, T m)
+/* The first element of x equal to m (every element <= m), or -1. Inlined
+ * into both row_xent_terms and row_sums_and_logsub: called, it cost
+ * logsumexp of (1024, 1000) float32 3% on Zen 5. */
+static FSS_INLINE int64_t FSS_FN(find_max)(const T *x, int64_t n, T m)
 {
     const V vm = VOP(set1)(m);
     int64_t i = 0;
@@ -682,8 +713,9 @@ static T FSS_FN(spec_term)(T a, V magic)
  * for row_sumexp_c. */
 #define FSS_SPEC_REST_FAST 2.0
 
-static double FSS_FN(row_xent_terms)(const T *x, int64_t n, int64_t t, T *e_out, T *m, T *lo, double *count,
-                                     const T *pa, const T *pb, double *unit)
+static FSS_INLINE double FSS_FN(xent_terms_with)(const T *x, int64_t n, int64_t t, T *e_out, T *m, T *lo,
+                                                 double *count, const T *pa, const T *pb, double *unit,
+                                                 const LOGSUB_ROW *o)
 {
     (void)t; /* (the shifted rows' sums need no correction) */
 #if FSS_EXP_UNSHIFTED
@@ -691,7 +723,9 @@ static double FSS_FN(row_xent_terms)(const T *x, int64_t n, int64_t t, T *e_out,
     if (n > 0 && FSS_FN(unshifted_k)(x[0], &K)) {
         const V magic = VOP(set1)(FSS_FN(unshifted_magic)(K));
         T mx, mn, Km;
-        const double S = FSS_FN(spec_loop)(x, n, magic, e_out, &mx, &mn, pa, pb);
+        const double S = o ? FSS_FN(spec_loop_logsub)(x, n, magic, &mx, &mn, pa, pb, o)
+                           : FSS_FN(spec_loop)(x, n, magic, e_out, &mx, &mn, pa, pb);
+        o = NULL; /* written */
         if (FSS_FN(spec_in_range)(K, mx, mn, &Km) && S == S) {
             const double u = FSS_FN(unshifted_unit)(mx, Km, K);
             *m = mx, *lo = mn, *unit = u;
@@ -720,10 +754,34 @@ static double FSS_FN(row_xent_terms)(const T *x, int64_t n, int64_t t, T *e_out,
         }
     }
 #endif
+    if (o)
+        FSS_FN(row_logsub)(o->x, n, o->m, o->L, o->y);
     *m = FSS_FN(row_maxmin)(x, n, lo);
     if (!isfinite(*m)) /* the callers' NaN row; nothing stored */
         return NAN;
     return FSS_FN(row_sumexp_c)(x, n, *m, *lo, e_out, count, pa, pb, unit);
+}
+
+static double FSS_FN(row_xent_terms)(const T *x, int64_t n, int64_t t, T *e_out, T *m, T *lo, double *count,
+                                     const T *pa, const T *pb, double *unit)
+{
+    return FSS_FN(xent_terms_with)(x, n, t, e_out, m, lo, count, pa, pb, unit, NULL);
+}
+
+/* row_xent_terms of a log_softmax row (t -1, no e_out) while another row
+ * of n elements gets its output, o->y = (o->x - o->m) - o->L (row_logsub's
+ * bits), in the same loop: a row's output pass is then no loop of its own,
+ * with its start, tail and call. For rows in groups (driver/
+ * softmax_driver_body.h, rows_range), whose output pass read its input
+ * from L1 and cost a sixth of the row: Zen 5, AVX-512, log_softmax float32,
+ * one thread, (1024, 1000) 216 -> 198 us. Rows of 4096 to 32000, one at a
+ * time, measured 8-10% slower this way (the loop's own throughput, not its
+ * overhead, sets their time), and keep their two passes. Where the
+ * unshifted plan declines x, o is written first, on its own. */
+static double FSS_FN(row_sums_and_logsub)(const T *x, int64_t n, T *m, T *lo, double *count, const T *pa,
+                                          const T *pb, double *unit, const LOGSUB_ROW *o)
+{
+    return FSS_FN(xent_terms_with)(x, n, -1, NULL, m, lo, count, pa, pb, unit, o);
 }
 
 /* sum_j u_j v_j (m - x_j) in double, and *uv_sum = sum_j u_j v_j; u and v
@@ -805,3 +863,4 @@ static void FSS_FN(row_multo)(const T *x, int64_t n, T s, T *y)
 }
 
 #undef FSS_FN
+#undef LOGSUB_ROW
