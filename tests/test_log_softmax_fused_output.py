@@ -110,3 +110,20 @@ def test_outputs_past_the_stream_size(isa, rng):
         np.testing.assert_array_equal(fs.log_softmax(x[r0:r0 + 550], axis=-1), got[r0:r0 + 550])
     pick = rng.choice(2200, 40, replace=False)
     ref.check_accuracy("log_softmax", got[pick], x[pick], axis=-1, context=isa)
+
+
+@pytest.mark.parametrize("n", [131_072, 131_089])
+def test_long_rows_one_behind(isa, n, rng):
+    """Rows of FSS_LONG_ROW (131072) elements and more, one at a time: each
+    finite row's streamed output is written during the next row's pass, a
+    non-finite row's at once, the last after the loop"""
+    x = _rows(rng, 5, n)
+    x[2, n // 2] = np.nan
+    got = fs.log_softmax(x, axis=-1, num_threads=1)
+    fine = [0, 1, 3, 4]
+    ref.check_accuracy("log_softmax", got[fine], x[fine], axis=-1, context=f"{isa} n={n}")
+    assert np.isnan(got[2]).all()
+    for r in (0, 3, 4):
+        np.testing.assert_array_equal(fs.log_softmax(x[r], axis=-1, num_threads=1), got[r])
+    xi = x.copy()
+    np.testing.assert_array_equal(fs.log_softmax(xi, axis=-1, out=xi, num_threads=1), got)

@@ -262,7 +262,7 @@ static DFN(sums) DFN(row_sums_with)(const KSET *k, fss_op op, const T *x, int64_
                    : k->row_xent_terms(x, n, -1, NULL, &s.m, &lo, &count, xn, yp, &unit);
     } else {
         if (o)
-            k->row_logsub(o->x, n, o->m, o->L, o->y);
+            (o->stream ? k->row_logsub_stream : k->row_logsub)(o->x, n, o->m, o->L, o->y);
         s.m = k->row_maxmin(x, n, &lo);
         s.rest = isfinite(s.m) ? k->row_sumexp_c(x, n, s.m, lo, NULL, &count, xn, yp, &unit) : 0.0;
     }
@@ -430,7 +430,7 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
             for (int j = 0; j < g; ++j) {
                 out[j].x = NULL;
                 if (op == FSS_LOG_SOFTMAX && sg[j].finite) {
-                    const LOGSUB_ROW due = { xg[j], yg[j], sg[j].m, (T)logs[j] };
+                    const LOGSUB_ROW due = { xg[j], yg[j], sg[j].m, (T)logs[j], 0 };
                     out[j] = due;
                 } else {
                     DFN(row_result)(k, op, xg[j], sh.n_red, yg[j], &sg[j], logs[j], 0);
@@ -441,6 +441,10 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
         DFN(logsub_rows)(&k->TS, out, owed, sh.n_red);
         return;
     }
+    /* a log_softmax row of FSS_LONG_ROW or more: its output, streamed,
+     * written during the next row's pass (row_sums_and_logsub), the
+     * last after the loop; shorter rows measured slower so */
+    LOGSUB_ROW owed = { NULL, NULL, 0, 0, 1 };
     for (int64_t r = r0; r < r1; ++r) {
         const T *x = xb + o * X.s_outer + i * X.s_inner;
         T *y = yb + o * Y.s_outer + i * Y.s_inner;
@@ -448,8 +452,22 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
             i = 0, ++o;
         const int last = r + 1 == rows;
         const T *xn = last ? NULL : xb + o * X.s_outer + i * X.s_inner;
-        DFN(row_general)(k, op, x, sh.n_red, y, xn, stream, 1);
+        if (op != FSS_LOG_SOFTMAX || sh.n_red < FSS_LONG_ROW) {
+            DFN(row_general)(k, op, x, sh.n_red, y, xn, stream, 1);
+            continue;
+        }
+        const DFN(sums) s = DFN(row_sums_with)(&k->TS, op, x, sh.n_red, y, xn, stream, 1, owed.x ? &owed : NULL);
+        const double L = s.finite ? DFN(log1p_rest)(k, s.rest) : 0.0;
+        owed.x = NULL;
+        if (s.finite) {
+            const LOGSUB_ROW due = { x, y, s.m, (T)L, 1 };
+            owed = due;
+        } else {
+            DFN(row_result)(k, op, x, sh.n_red, y, &s, L, stream);
+        }
     }
+    if (owed.x)
+        k->TS.row_logsub_stream(owed.x, sh.n_red, owed.m, owed.L, owed.y);
     if (stream)
         k->TS.stream_fence();
 }

@@ -39,6 +39,7 @@
         const T *x;                                                                          \
         T *y;                                                                                \
         T m, L;                                                                              \
+        int stream; /* non-temporal stores (row_logsub_stream's; stream_fence after) */        \
     } fss_logsub_row_##TS;                                                                   \
     typedef struct {                                                                         \
         /* max over a contiguous row (a NaN may or may not win: callers check the sum) */   \
