@@ -178,7 +178,7 @@ static void FSS_FN(col_logsub)(const T *x, int64_t n, int64_t rs, int64_t w, con
         T *out = y + i * ys;
         for (int64_t v = 0; v < nv; ++v)
             FSS_FN(col_store)(out + v * W,
-                              VOP(sub)(VOP(sub)(FSS_FN(col_load)(row + v * W, w - v * W, 0), mv[v]), lv[v]),
+                              FSS_FN(logsub_v)(FSS_FN(col_load)(row + v * W, w - v * W, 0), mv[v], lv[v]),
                               w - v * W);
     }
 }

@@ -543,7 +543,7 @@ static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t 
         /* (x - m) - L, in that order (see row_logsub) */
         const V vL = VOP(loadu)(hi);
         for (int64_t i = 0; i < n; ++i)
-            VOP(storeu)(buf[i], VOP(sub)(VOP(sub)(VOP(loadu)(buf[i]), vm), vL));
+            VOP(storeu)(buf[i], FSS_FN(logsub_v)(VOP(loadu)(buf[i]), vm, vL));
     }
     FSS_FN(short_scatter)(buf, yr, n, k, ok);
     return ok;
@@ -658,7 +658,7 @@ static int FSS_FN(row_short)(int op, const T *x, int64_t n, int64_t n_plan, T *y
             const V ei = VOP(loadu)(e + i);
             v = VOP(fmadd)(ei, vh, VOP(mul)(ei, vl));
         } else {
-            v = VOP(sub)(VOP(sub)(n - i >= W ? VOP(loadu)(x + i) : VOP(load_part)(x + i, n - i, 0), vm), vh);
+            v = FSS_FN(logsub_v)(n - i >= W ? VOP(loadu)(x + i) : VOP(load_part)(x + i, n - i, 0), vm, vh);
         }
         if (n - i >= W)
             VOP(storeu)(y + i, v);

@@ -380,24 +380,26 @@ static void FSS_FN(row_expscale)(const T *x, int64_t n, T m, T s, T *y)
     }
 }
 
-/* (x - m) - L, in that order: both terms are <= 0, so nothing cancels and an
- * output near 0 keeps its relative precision. */
+/* A log_softmax output, (x - m) - L, in that order: both terms are <= 0,
+ * so nothing cancels and an output near 0 keeps its relative precision;
+ * the same order everywhere (row, column, short-row and fused loops), so
+ * every path gives the same bits */
+static FSS_INLINE V FSS_FN(logsub_v)(V x, V m, V L) { return VOP(sub)(VOP(sub)(x, m), L); }
+
 static void FSS_FN(row_logsub)(const T *x, int64_t n, T m, T L, T *y)
 {
     const V vm = VOP(set1)(m), vl = VOP(set1)(L);
     int64_t i = 0;
 #if FSS_MASKED_TAIL
     if ((i = FSS_FN(align_head)(y, n)) > 0)
-        VOP(store_part)(y, VOP(sub)(VOP(sub)(VOP(load_part)(x, i, m), vm), vl), i);
+        VOP(store_part)(y, FSS_FN(logsub_v)(VOP(load_part)(x, i, m), vm, vl), i);
 #endif
     for (; i + 2 * W <= n; i += 2 * W) {
-        const V d0 = VOP(sub)(VOP(loadu)(x + i), vm);
-        const V d1 = VOP(sub)(VOP(loadu)(x + i + W), vm);
-        VOP(storeu)(y + i, VOP(sub)(d0, vl));
-        VOP(storeu)(y + i + W, VOP(sub)(d1, vl));
+        VOP(storeu)(y + i, FSS_FN(logsub_v)(VOP(loadu)(x + i), vm, vl));
+        VOP(storeu)(y + i + W, FSS_FN(logsub_v)(VOP(loadu)(x + i + W), vm, vl));
     }
     for (; i < n; i += W)
-        VOP(store_part)(y + i, VOP(sub)(VOP(sub)(VOP(load_part)(x + i, n - i, m), vm), vl), n - i);
+        VOP(store_part)(y + i, FSS_FN(logsub_v)(VOP(load_part)(x + i, n - i, m), vm, vl), n - i);
 }
 
 /* row_logsub with non-temporal stores where the ISA has them (plain ones
@@ -422,9 +424,9 @@ static void FSS_FN(row_logsub_stream)(const T *x, int64_t n, T m, T L, T *y)
     for (; i < n && (uintptr_t)(y + i) % vb != 0; ++i)
         y[i] = (x[i] - m) - L;
     for (; i + W <= n; i += W)
-        VOP(stream)(y + i, VOP(sub)(VOP(sub)(VOP(loadu)(x + i), vm), vl));
+        VOP(stream)(y + i, FSS_FN(logsub_v)(VOP(loadu)(x + i), vm, vl));
     if (i < n)
-        VOP(store_part)(y + i, VOP(sub)(VOP(sub)(VOP(load_part)(x + i, n - i, m), vm), vl), n - i);
+        VOP(store_part)(y + i, FSS_FN(logsub_v)(VOP(load_part)(x + i, n - i, m), vm, vl), n - i);
 }
 
 /* Orders the non-temporal stores before it ahead of any later store (the

@@ -492,7 +492,7 @@ static FSS_INLINE void FSS_FN(spec_last)(const T *x, int64_t left, T fill, V mag
     for (int j = 0; xo && j < nv; ++j) { /* spec_loop_with's other row */
         const int64_t lj = left - j * W;
         if (lj > 0)
-            VOP(store_part)(yo + j * W, VOP(sub)(VOP(sub)(VOP(load_part)(xo + j * W, lj, 0), vmo), vLo), lj);
+            VOP(store_part)(yo + j * W, FSS_FN(logsub_v)(VOP(load_part)(xo + j * W, lj, 0), vmo, vLo), lj);
     }
     V e[FSS_EXP_STEP];
 #if FSS_MASKED_TAIL
@@ -552,7 +552,7 @@ static FSS_INLINE double FSS_FN(spec_loop_with)(const T *x, int64_t n, V magic, 
             for (int j = 0; j < FSS_EXP_STEP; ++j)
                 e[j] = VOP(loadu)(x + i + j * W);
             for (int j = 0; xo && j < FSS_EXP_STEP; ++j) {
-                const V out = VOP(sub)(VOP(sub)(VOP(loadu)(xo + i + j * W), vmo), vLo);
+                const V out = FSS_FN(logsub_v)(VOP(loadu)(xo + i + j * W), vmo, vLo);
                 if (nt)
                     VOP(stream)(yo + i + j * W, out);
                 else
