@@ -27,6 +27,9 @@
  * 2^(j/4) (hi + lo, in-lane permutes) with a degree-2 P measured 0.72 ULP
  * but 10% slower on Zen 1 (AVX2): the float loops there are bound by the two
  * FMA pipes, and the permutes and integer scaling overload the other two.
+ * The float flavours with a one-permute table (AVX-512: 16 entries, AVX2:
+ * 8, the lane-crossing vpermps that Zen 1 splits) take the table flavour
+ * below instead; this polynomial stays the scalar and NEON float one.
  *
  * Measured accuracy, as error against the exact value in ULPs of the result
  * (tests/test_exp_accuracy.py: every 97th float in [-104, 0], and 4*10^5
@@ -136,55 +139,91 @@ static inline vd vd_expm1_reduced(vd r)
 
 static inline vd vd_exp_reduced_scaled(vd r, vd s) { return vd_fmadd(vd_expm1_reduced(r), s, s); }
 
-#if defined(VF_POW2_TABLE16)
-/* The table flavour (a 16-lane vector layer with an in-register table
- * lookup: AVX-512). exp(x) = 2^(N/16) exp(r), N = round(16 x / ln2),
- * r = x - N ln2/16 (|r| <= ln2/32, Cody-Waite as above); 2^(N/16) =
- * 2^(N >> 4) 2^(j/16), j = N mod 16, from a table of 16 in one register;
- * exp(r) - 1 = r + r^2 (c2 + c3 r), a minimax fit on |r| <= ln2/32 (0.013
- * ULP); the table entry's rounding to float, as the ratio (2^(j/16) - T_j) /
- * T_j, added to that; then T_j 2^(N >> 4) (1 + e) with one FMA.
- * Measured on every float in [-87, 0] against a longdouble exp: max 0.557
- * ULP (the polynomial flavour: 0.990), and 15% faster in softmax's exp loop
- * on Zen 5 (1.23 against 1.45 ns per 16 floats, kernel harness): seven
- * operations on the FMA pipes where the polynomial takes ten, the lookups,
- * the shift and the integer add on the others. */
-
+#if defined(VF_EXP_TABLE_BITS)
+/* The table flavour (a vector layer whose one permute looks up a table of
+ * 2^b floats held in a register: AVX-512, b = 4; AVX2, b = 3).
+ * exp(x) = 2^(N/2^b) exp(r), N = round(2^b x / ln2), r = x - N ln2/2^b
+ * (|r| <= ln2/2^(b+1), Cody-Waite as above); 2^(N/2^b) = 2^(N >> b)
+ * 2^(j/2^b), j = N mod 2^b, from the table; exp(r) - 1 = r + r^2 P(r), a
+ * minimax fit on that |r| (fitted here against the relative error of
+ * exp(r); the float coefficients then chosen among their neighbours); the
+ * table entry's rounding to float, as the ratio (2^(j/2^b) - T_j) / T_j,
+ * added to that; then T_j 2^(N >> b) (1 + e) with one FMA.
+ *   b = 4: P = c2 + c3 r (fit error 0.013 ULP). Measured on every float in
+ *          [-87, 0] against a longdouble exp: max 0.557 ULP (the polynomial
+ *          flavour: 0.990), and 15% faster in softmax's exp loop on Zen 5
+ *          (1.23 against 1.45 ns per 16 floats, kernel harness): seven
+ *          operations on the FMA pipes where the polynomial takes ten, the
+ *          lookups, the shift and the integer add on the others.
+ *   b = 3: |r| twice as wide, so P = c2 + c3 r + c4 r^2 (fit error 0.002
+ *          ULP; c2 + c3 r alone: 0.22, too much of the 1-ULP budget).
+ *          Every float in [-87, 0]: max 0.580 ULP (the polynomial flavour
+ *          it replaced on AVX2: 0.990); eight FMA-pipe operations where
+ *          the polynomial takes ten, two more in all: on Zen 5 running the
+ *          AVX2 kernels (FASTSOFTMAX_ISA=avx2, one thread, in cache)
+ *          logsumexp's loop 0.90 -> 0.88 cycles a float, softmax of rows of
+ *          250 1.84 -> 1.78, rows of 1000 the same within 2%. */
+#if VF_EXP_TABLE_BITS == 4
 /* the bits of 2^(j/16) rounded to float, less j << 19: adding the bits of
  * t << 19 (t as in vf_exp_biased_n) puts N >> 4 into the exponent and takes
  * the j out again */
-static const uint32_t fss_exp2_16_bits[16] = {
+static const uint32_t fss_exp2_table_bits[16] = {
     0x3f800000u, 0x3f7daac3u, 0x3f7b95c2u, 0x3f79c3d3u, 0x3f7837f0u, 0x3f76f532u, 0x3f75fed7u, 0x3f75583fu,
     0x3f7504f3u, 0x3f7508a4u, 0x3f75672au, 0x3f76248cu, 0x3f7744fdu, 0x3f78ccdfu, 0x3f7ac0c7u, 0x3f7d257du,
 };
 /* (2^(j/16) - T_j) / T_j, T_j = 2^(j/16) rounded to float */
-static const float fss_exp2_16_rel[16] = {
+static const float fss_exp2_table_rel[16] = {
     0.000000000e+00f,  4.628547146e-08f, -1.199215749e-08f, 4.729782432e-08f,
     3.193418152e-08f,  3.621057232e-08f, -3.099071932e-08f, -7.475213337e-09f,
     1.711427089e-08f,  -3.047683350e-08f, 5.233334210e-09f, 6.107591766e-09f,
     -1.471960509e-08f, -5.258795177e-09f, -6.128259677e-09f, 5.140609272e-09f,
 };
+#define FSS_EXPT_SCALE 23.0831203f        /* 16 / ln2 */
+#define FSS_EXPT_LN2_HI -0.0433349609375f /* ln2/16 to 11 bits (N * it exact) */
+#define FSS_EXPT_LN2_LO 1.32621525e-05f   /* its excess over ln2/16 */
+#elif VF_EXP_TABLE_BITS == 3
+/* the even entries of the 16-entry tables above (2^(2j/16) = 2^(j/8)),
+ * less j << 20 */
+static const uint32_t fss_exp2_table_bits[8] = {
+    0x3f800000u, 0x3f7b95c2u, 0x3f7837f0u, 0x3f75fed7u, 0x3f7504f3u, 0x3f75672au, 0x3f7744fdu, 0x3f7ac0c7u,
+};
+static const float fss_exp2_table_rel[8] = {
+    0.000000000e+00f, -1.199215749e-08f, 3.193418152e-08f, -3.099071932e-08f,
+    1.711427089e-08f, 5.233334210e-09f,  -1.471960509e-08f, -6.128259677e-09f,
+};
+#define FSS_EXPT_SCALE 11.5415602f        /* 8 / ln2 */
+#define FSS_EXPT_LN2_HI -0.086669921875f  /* twice the b = 4 split: exact */
+#define FSS_EXPT_LN2_LO 2.6524305e-05f
+#else
+#error "exp_poly.h: a table of 2^VF_EXP_TABLE_BITS entries with no constants here"
+#endif
+#define FSS_EXPT_N (1 << VF_EXP_TABLE_BITS)
 
-/* t = 16 x / ln2 + magic, rounded to an integer (magic = 1.5*2^23 - 16 K);
- * r[j] = x - N ln2/16, N = t - magic */
-static FSS_INLINE void vf_exp16_reduce_n(const vf *x, vf *t, vf *r, int nv, vf magic)
+/* t = 2^b x / ln2 + magic, rounded to an integer (magic = 1.5*2^23 - 2^b K);
+ * r[j] = x - N ln2/2^b, N = t - magic */
+static FSS_INLINE void vf_expt_reduce_n(const vf *x, vf *t, vf *r, int nv, vf magic)
 {
     for (int j = 0; j < nv; ++j)
-        t[j] = vf_fmadd(x[j], vf_set1(23.0831203f), magic);
+        t[j] = vf_fmadd(x[j], vf_set1(FSS_EXPT_SCALE), magic);
     for (int j = 0; j < nv; ++j) {
         const vf n = vf_sub(t[j], magic);
-        r[j] = vf_fmadd(n, vf_set1(-0.0433349609375f), x[j]);
-        r[j] = vf_fmadd(n, vf_set1(1.32621525e-05f), r[j]);
+        r[j] = vf_fmadd(n, vf_set1(FSS_EXPT_LN2_HI), x[j]);
+        r[j] = vf_fmadd(n, vf_set1(FSS_EXPT_LN2_LO), r[j]);
     }
 }
 
 /* exp(r) - 1 plus the table entry's correction: what multiplies
- * T_j 2^(N >> 4) in the FMA that finishes the exponential */
-static FSS_INLINE void vf_exp16_poly_n(vf *r, const vf *t, int nv)
+ * T_j 2^(N >> b) in the FMA that finishes the exponential */
+static FSS_INLINE void vf_expt_poly_n(vf *r, const vf *t, int nv)
 {
     for (int j = 0; j < nv; ++j) {
+#if VF_EXP_TABLE_BITS == 4
         const vf p = vf_fmadd(vf_set1(0.16667057573795319f), r[j], vf_set1(0.5000162124633789f));
-        r[j] = vf_add(vf_fmadd(p, vf_mul(r[j], r[j]), r[j]), vf_lookup16(t[j], fss_exp2_16_rel));
+#else
+        vf p = vf_fmadd(vf_set1(0.041660431772470474f), r[j], vf_set1(0.16668030619621277f));
+        p = vf_fmadd(p, r[j], vf_set1(0.5f));
+#endif
+        r[j] = vf_add(vf_fmadd(p, vf_mul(r[j], r[j]), r[j]), vf_lookup_table(t[j], fss_exp2_table_rel));
     }
 }
 #endif
@@ -199,17 +238,18 @@ static FSS_COLD vf vf_exp_wide_k(vf x, vf K)
     const vf cutoff = vf_sub(vf_mul(K, vf_set1(0.693147182f)), vf_set1(103.972084f));
     const vfm under = vf_lt(x, cutoff);
     x = vf_max(cutoff, x);
-#if defined(VF_POW2_TABLE16)
-    /* N from the common path's rounding (its magic less the 16 K, which
-     * keeps a tie's parity), T_j alone (t less 16 (N >> 4): the bits of
-     * 1.5*2^23 + j), the scale 2^(N >> 4 - K) as below */
+#if defined(VF_EXP_TABLE_BITS)
+    /* N from the common path's rounding (its magic less the 2^b K, which
+     * keeps a tie's parity), T_j alone (t less 2^b (N >> b): the bits of
+     * 1.5*2^23 + j), the scale 2^(N >> b - K) as below */
     const vf kb = vf_set1(12582912.0f);
     vf t, r;
-    vf_exp16_reduce_n(&x, &t, &r, 1, kb);
-    vf_exp16_poly_n(&r, &t, 1);
-    const vf n4 = vf_round(vf_mul(vf_sub(vf_sub(t, kb), vf_set1(7.5f)), vf_set1(0.0625f))); /* N >> 4 */
-    const vf tj = vf_pow2_table16(vf_sub(t, vf_mul(n4, vf_set1(16.0f))), fss_exp2_16_bits);
-    const vf ks = vf_sub(n4, K);
+    vf_expt_reduce_n(&x, &t, &r, 1, kb);
+    vf_expt_poly_n(&r, &t, 1);
+    const vf nh = vf_round(vf_mul(vf_sub(vf_sub(t, kb), vf_set1((FSS_EXPT_N - 1) * 0.5f)),
+                                  vf_set1(1.0f / FSS_EXPT_N))); /* N >> b */
+    const vf tj = vf_pow2_table(vf_sub(t, vf_mul(nh, vf_set1((float)FSS_EXPT_N))), fss_exp2_table_bits);
+    const vf ks = vf_sub(nh, K);
     vf y;
     const vfm sub_k = vf_lt(ks, vf_set1(-126.0f));
     if (vfm_any(sub_k)) {
@@ -294,21 +334,21 @@ static inline int vf_exp_row_normal(float lo, float m) { return lo - m >= FSS_EX
  * magic = 1.5*2^23 + 127 - K (integer K) gives 2^-K exp(x): the low bits of
  * t hold the biased exponent of the scale (K = 0 below; the unshifted loops
  * of xent_kernels.h take their row's K), for lanes whose result is normal. */
-#if defined(VF_POW2_TABLE16)
-/* The table flavour: magic = 1.5*2^23 - 16 K (vf_exp_magic) */
+#if defined(VF_EXP_TABLE_BITS)
+/* The table flavour: magic = 1.5*2^23 - 2^b K (vf_exp_magic) */
 static FSS_INLINE void vf_exp_biased_n(vf *x, int nv, vf magic)
 {
     vf t[FSS_EXP_MAXN], r[FSS_EXP_MAXN];
-    vf_exp16_reduce_n(x, t, r, nv, magic);
-    vf_exp16_poly_n(r, t, nv);
+    vf_expt_reduce_n(x, t, r, nv, magic);
+    vf_expt_poly_n(r, t, nv);
     for (int j = 0; j < nv; ++j) {
-        const vf s = vf_pow2_table16(t[j], fss_exp2_16_bits);
+        const vf s = vf_pow2_table(t[j], fss_exp2_table_bits);
         x[j] = vf_fmadd(r[j], s, s);
     }
 }
 
-static inline float vf_exp_magic(float K) { return 12582912.0f - 16.0f * K; }
-static inline vf vf_exp_magic_v(vf K) { return vf_sub(vf_set1(12582912.0f), vf_mul(vf_set1(16.0f), K)); }
+static inline float vf_exp_magic(float K) { return 12582912.0f - (float)FSS_EXPT_N * K; }
+static inline vf vf_exp_magic_v(vf K) { return vf_sub(vf_set1(12582912.0f), vf_mul(vf_set1((float)FSS_EXPT_N), K)); }
 #else
 static inline float vf_exp_magic(float K) { return 12582912.0f + 127.0f - K; }
 static inline vf vf_exp_magic_v(vf K) { return vf_sub(vf_set1(12582912.0f + 127.0f), K); }

@@ -68,6 +68,21 @@ static inline vf vf_pow2i(vf k)
     return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
 }
 
+/* The exponential's table flavour (exp_poly.h): the lanes of an 8-entry
+ * table picked by the low three bits of each lane of t (one vpermps), and
+ * 2^(N >> 3) T_j as bits[j] + (t << 20) in integers */
+#define VF_EXP_TABLE_BITS 3
+static inline vf vf_lookup_table(vf t, const float *table)
+{
+    return _mm256_permutevar8x32_ps(_mm256_loadu_ps(table), _mm256_castps_si256(t));
+}
+static inline vf vf_pow2_table(vf t, const uint32_t *bits)
+{
+    const __m256i ti = _mm256_castps_si256(t);
+    return _mm256_castsi256_ps(_mm256_add_epi32(
+        _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)bits), ti), _mm256_slli_epi32(ti, 20)));
+}
+
 /* Exponent field from a magic-biased value: t = 1.5*2^23 + 127 + k holds
  * 127 + k in its low mantissa bits; shifted into the exponent field that is
  * 2^k (for -126 <= k <= 0). */

@@ -73,12 +73,12 @@ static inline vf vf_pow2i(vf k) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), 
 /* The exponential's table flavour (exp_poly.h): the lanes of a 16-entry
  * table picked by the low four bits of each lane of t, and 2^(N >> 4) T_j
  * as bits[j] + (t << 19) in integers */
-#define VF_POW2_TABLE16 1
-static inline vf vf_lookup16(vf t, const float *table)
+#define VF_EXP_TABLE_BITS 4
+static inline vf vf_lookup_table(vf t, const float *table)
 {
     return _mm512_permutexvar_ps(_mm512_castps_si512(t), _mm512_loadu_ps(table));
 }
-static inline vf vf_pow2_table16(vf t, const uint32_t *bits)
+static inline vf vf_pow2_table(vf t, const uint32_t *bits)
 {
     const __m512i ti = _mm512_castps_si512(t);
     return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_permutexvar_epi32(ti, _mm512_loadu_si512(bits)),
