@@ -636,15 +636,35 @@ static void DFN(split_rows)(const fss_isa_kernels *isa, fss_op op, fss_shape3 sh
     }
 }
 
+/* Whether the panels of n rows of w elements at a (row stride as) and b
+ * (bs) may share memory: their address ranges overlap */
+static int DFN(panels_overlap)(const T *a, int64_t n, int64_t as, int64_t w, const T *b, int64_t bs)
+{
+    const intptr_t a_end = (intptr_t)(n - 1) * (intptr_t)as, b_end = (intptr_t)(n - 1) * (intptr_t)bs;
+    const uintptr_t a0 = (uintptr_t)a + (uintptr_t)(a_end < 0 ? a_end : 0) * sizeof(T);
+    const uintptr_t a1 = (uintptr_t)a + (uintptr_t)((a_end > 0 ? a_end : 0) + w) * sizeof(T);
+    const uintptr_t b0 = (uintptr_t)b + (uintptr_t)(b_end < 0 ? b_end : 0) * sizeof(T);
+    const uintptr_t b1 = (uintptr_t)b + (uintptr_t)((b_end > 0 ? b_end : 0) + w) * sizeof(T);
+    return a0 < b1 && b0 < a1;
+}
+
 /* Up to k->col_width adjacent columns starting at x (and y). */
 static void DFN(col_tile)(const fss_isa_kernels *isa, fss_op op, const T *x, int64_t n, int64_t xs, int64_t w, T *y,
                           int64_t ys, int64_t y_col_stride)
 {
     T m[FSS_COL_MAX(T)], aux[FSS_COL_MAX(T)], aux_lo[FSS_COL_MAX(T)];
     double rest[FSS_COL_MAX(T)], count[FSS_COL_MAX(T)], r[FSS_COL_MAX(T)], L[FSS_COL_MAX(T)];
+    double unit[FSS_COL_MAX(T)];
     int ok[FSS_COL_MAX(T)];
     const KSET *k = &isa->TS;
-    k->col_stats(x, n, xs, w, m, rest, count, op == FSS_SOFTMAX ? y : NULL, ys, op != FSS_SOFTMAX);
+    /* the one pass writes softmax's terms before it knows whether the panel
+     * takes it: not where they would overwrite the input (out=x) */
+    const int one_pass = op != FSS_SOFTMAX || !DFN(panels_overlap)(x, n, xs, w, y, ys);
+    k->col_stats(x, n, xs, w, m, rest, count, op == FSS_SOFTMAX ? y : NULL, ys, op != FSS_SOFTMAX,
+                 one_pass ? unit : NULL);
+    if (!one_pass)
+        for (int64_t j = 0; j < w; ++j)
+            unit[j] = 1.0;
     for (int64_t j = 0; j < w; ++j) {
         ok[j] = isfinite(m[j]) && !isnan(rest[j]);
         r[j] = ok[j] ? rest[j] + (count[j] - 1.0) : 0.0; /* count - 1 first: exact, and rest stays small */
@@ -657,7 +677,7 @@ static void DFN(col_tile)(const fss_isa_kernels *isa, fss_op op, const T *x, int
         if (!ok[j])
             m[j] = DFN(special_max)(x + j, n, xs, isnan(rest[j]) ? (T)NAN : m[j]);
         if (op == FSS_SOFTMAX && ok[j])
-            FSS_DCAT(fss_recip_split_, TS)(1.0 + r[j], &aux[j], &aux_lo[j]);
+            FSS_DCAT(fss_recip_split_, TS)((1.0 + r[j]) * unit[j], &aux[j], &aux_lo[j]);
         else if (op == FSS_SOFTMAX)
             aux[j] = (T)NAN, aux_lo[j] = 0;
         else if (op == FSS_LOG_SOFTMAX)

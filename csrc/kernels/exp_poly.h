@@ -200,13 +200,14 @@ static const float fss_exp2_table_rel[8] = {
 #define FSS_EXPT_N (1 << VF_EXP_TABLE_BITS)
 
 /* t = 2^b x / ln2 + magic, rounded to an integer (magic = 1.5*2^23 - 2^b K);
- * r[j] = x - N ln2/2^b, N = t - magic */
-static FSS_INLINE void vf_expt_reduce_n(const vf *x, vf *t, vf *r, int nv, vf magic)
+ * r[j] = x - N ln2/2^b, N = t - magic; vector j's magic is magic[j * step]
+ * (step 0: one for all) */
+static FSS_INLINE void vf_expt_reduce_n(const vf *x, vf *t, vf *r, int nv, const vf *magic, const int step)
 {
     for (int j = 0; j < nv; ++j)
-        t[j] = vf_fmadd(x[j], vf_set1(FSS_EXPT_SCALE), magic);
+        t[j] = vf_fmadd(x[j], vf_set1(FSS_EXPT_SCALE), magic[j * step]);
     for (int j = 0; j < nv; ++j) {
-        const vf n = vf_sub(t[j], magic);
+        const vf n = vf_sub(t[j], magic[j * step]);
         r[j] = vf_fmadd(n, vf_set1(FSS_EXPT_LN2_HI), x[j]);
         r[j] = vf_fmadd(n, vf_set1(FSS_EXPT_LN2_LO), r[j]);
     }
@@ -244,7 +245,7 @@ static FSS_COLD vf vf_exp_wide_k(vf x, vf K)
      * 1.5*2^23 + j), the scale 2^(N >> b - K) as below */
     const vf kb = vf_set1(12582912.0f);
     vf t, r;
-    vf_expt_reduce_n(&x, &t, &r, 1, kb);
+    vf_expt_reduce_n(&x, &t, &r, 1, &kb, 0);
     vf_expt_poly_n(&r, &t, 1);
     const vf nh = vf_round(vf_mul(vf_sub(vf_sub(t, kb), vf_set1((FSS_EXPT_N - 1) * 0.5f)),
                                   vf_set1(1.0f / FSS_EXPT_N))); /* N >> b */
@@ -335,11 +336,13 @@ static inline int vf_exp_row_normal(float lo, float m) { return lo - m >= FSS_EX
  * t hold the biased exponent of the scale (K = 0 below; the unshifted loops
  * of xent_kernels.h take their row's K), for lanes whose result is normal. */
 #if defined(VF_EXP_TABLE_BITS)
-/* The table flavour: magic = 1.5*2^23 - 2^b K (vf_exp_magic) */
-static FSS_INLINE void vf_exp_biased_n(vf *x, int nv, vf magic)
+/* The table flavour: magic = 1.5*2^23 - 2^b K (vf_exp_magic); vector j's
+ * is magic[j * step] (step 0: one for all; 1: a K a vector, as the column
+ * kernels' lanes take their own) */
+static FSS_INLINE void vf_exp_biased_each_n(vf *x, int nv, const vf *magic, const int step)
 {
     vf t[FSS_EXP_MAXN], r[FSS_EXP_MAXN];
-    vf_expt_reduce_n(x, t, r, nv, magic);
+    vf_expt_reduce_n(x, t, r, nv, magic, step);
     vf_expt_poly_n(r, t, nv);
     for (int j = 0; j < nv; ++j) {
         const vf s = vf_pow2_table(t[j], fss_exp2_table_bits);
@@ -353,14 +356,14 @@ static inline vf vf_exp_magic_v(vf K) { return vf_sub(vf_set1(12582912.0f), vf_m
 static inline float vf_exp_magic(float K) { return 12582912.0f + 127.0f - K; }
 static inline vf vf_exp_magic_v(vf K) { return vf_sub(vf_set1(12582912.0f + 127.0f), K); }
 
-static FSS_INLINE void vf_exp_biased_n(vf *x, int nv, vf magic)
+static FSS_INLINE void vf_exp_biased_each_n(vf *x, int nv, const vf *magic, const int step)
 {
     vf t[FSS_EXP_MAXN], r[FSS_EXP_MAXN];
     for (int j = 0; j < nv; ++j)
-        t[j] = vf_fmadd(x[j], vf_set1(1.44269504088896341f), magic);
+        t[j] = vf_fmadd(x[j], vf_set1(1.44269504088896341f), magic[j * step]);
     vf k[FSS_EXP_MAXN];
     for (int j = 0; j < nv; ++j)
-        k[j] = vf_sub(t[j], magic);
+        k[j] = vf_sub(t[j], magic[j * step]);
     for (int j = 0; j < nv; ++j)
         r[j] = vf_fmadd(k[j], vf_set1(-0.693359375f), x[j]);
     for (int j = 0; j < nv; ++j)
@@ -372,6 +375,9 @@ static FSS_INLINE void vf_exp_biased_n(vf *x, int nv, vf magic)
     }
 }
 #endif
+
+/* vf_exp_biased_each_n with one magic for all nv vectors */
+static FSS_INLINE void vf_exp_biased_n(vf *x, int nv, vf magic) { vf_exp_biased_each_n(x, nv, &magic, 0); }
 
 static FSS_INLINE void vf_exp_nonpos_normal_n(vf *x, int nv) { vf_exp_biased_n(x, nv, vf_set1(vf_exp_magic(0.0f))); }
 
