@@ -128,7 +128,9 @@ def test_same_bits_at_two_threads_and_into_out(isa, name, rng):
     out = np.full_like(one, np.nan)
     np.testing.assert_array_equal(_call(name, x, axis=0, out=out), one)
     # a panel alone (the first 1024 columns) gives its columns' bits
-    np.testing.assert_array_equal(_call(name, np.ascontiguousarray(x[:, :1024]), axis=0), one[..., :1024])
+    np.testing.assert_array_equal(
+        _call(name, np.ascontiguousarray(x[:, :1024]), axis=0), one[..., :1024]
+    )
 
 
 def test_float64_columns_keep_the_two_passes_bound(isa, rng):

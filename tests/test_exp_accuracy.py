@@ -33,7 +33,9 @@ def test_float32_sweep(isa):
     # the table flavours' bound holds for the normal results (the wide path
     # below -87 rounds into the subnormals within the faithful bound only)
     normal = x >= -87
-    assert _ulp_err(y[normal], x[normal], 2.0**-149) < TABLE_FLAVOUR_MAX_ERR_ULP.get(isa, MAX_ERR_ULP)
+    assert _ulp_err(y[normal], x[normal], 2.0**-149) < TABLE_FLAVOUR_MAX_ERR_ULP.get(
+        isa, MAX_ERR_ULP
+    )
 
 
 def test_float32_table_flavour_near_its_worst(isa):
