@@ -68,6 +68,31 @@ static FSS_INLINE void FSS_FN(col_take)(FSS_FN(col_acc) *acc, V *c, V x0, V e0, 
  * live in stack arrays (under 40 KiB). */
 #define FSS_COL_VECS (FSS_COL_MAX(T) / W)
 
+/* The passes over a panel read one row's slice (up to 4 KiB) after
+ * another, each on its own page, where the hardware's prefetchers start
+ * over: the slice this many rows ahead is asked for meanwhile. Zen 5,
+ * AVX-512, one thread, float32 (1000, 4096) over axis 0, its input out of
+ * the cache (the peer comparison, after SciPy's temporaries): logsumexp
+ * 1.63-1.69 -> 0.62-0.63 ms, log_softmax 2.02-2.25 -> 1.25-1.32 ms,
+ * softmax 2.46-2.57 -> 2.05-2.1 ms; 1, 2, 4 and 8 rows ahead the same. */
+#ifndef FSS_COL_AHEAD
+#define FSS_COL_AHEAD 4
+#endif
+
+/* Row i's slice FSS_COL_AHEAD rows on (row stride rs) at p, the panel's
+ * row i, or NULL past the panel */
+static inline const T *FSS_FN(col_ahead)(const T *p, int64_t i, int64_t n, int64_t rs)
+{
+    return i + FSS_COL_AHEAD < n ? p + FSS_COL_AHEAD * rs : NULL;
+}
+
+/* The lines of vectors [v, v + nv) of that slice */
+static FSS_INLINE void FSS_FN(col_prefetch)(const T *ahead, int64_t v, int64_t nv)
+{
+    if (ahead)
+        fss_prefetch_step(ahead, v * W * (int64_t)sizeof(T), nv * W * (int64_t)sizeof(T));
+}
+
 #if FSS_EXP_UNSHIFTED
 /* The fewest rows (the reduced axis' length) for col_spec: its per-column
  * checks and unit (two divisions, a double exponential) are paid once a
@@ -116,8 +141,10 @@ static int FSS_FN(col_spec)(const T *x, int64_t n, int64_t rs, int64_t w, T *res
     for (int64_t i = 0; i < n; ++i) {
         const T *row = x + i * rs;
         int64_t v = 0;
+        const T *ahead = FSS_FN(col_ahead)(row, i, n, rs);
         for (; v < nv_full; v += FSS_EXP_STEP) {
             V e[FSS_EXP_STEP];
+            FSS_FN(col_prefetch)(ahead, v, FSS_EXP_STEP);
             for (int j = 0; j < FSS_EXP_STEP; ++j) {
                 e[j] = VOP(loadu)(row + (v + j) * W);
                 hi[v + j] = VOP(max)(hi[v + j], e[j]), lw[v + j] = VOP(min)(lw[v + j], e[j]);
@@ -200,9 +227,11 @@ static void FSS_FN(col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *r
     for (int64_t v = 0; v < nv; ++v)
         m[v] = VOP(set1)(ninf);
     for (int64_t i = 0; i < n; ++i) {
-        const T *row = x + i * rs;
-        for (int64_t v = 0; v < nv; ++v)
+        const T *row = x + i * rs, *ahead = FSS_FN(col_ahead)(row, i, n, rs);
+        for (int64_t v = 0; v < nv; ++v) {
+            FSS_FN(col_prefetch)(ahead, v, 1);
             m[v] = VOP(max)(m[v], FSS_FN(col_load)(row + v * W, w - v * W, ninf));
+        }
     }
     for (int64_t v = 0; v < nv; ++v) {
         nm[v] = VOP(sub)(zero, m[v]);
@@ -219,10 +248,11 @@ static void FSS_FN(col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *r
      * double; (5000, 512) 12-15%) */
     const int64_t nv_full = w / W - (w / W) % FSS_EXP_STEP;
     for (int64_t i = 0; i < n; ++i) {
-        const T *row = x + i * rs;
+        const T *row = x + i * rs, *ahead = FSS_FN(col_ahead)(row, i, n, rs);
         int64_t v = 0;
         for (; v < nv_full; v += FSS_EXP_STEP) {
             V x0[FSS_EXP_STEP], e0[FSS_EXP_STEP];
+            FSS_FN(col_prefetch)(ahead, v, FSS_EXP_STEP);
             for (int j = 0; j < FSS_EXP_STEP; ++j)
                 x0[j] = e0[j] = VOP(loadu)(row + (v + j) * W);
             FSS_FN(col_exp_n)(e0, FSS_EXP_STEP, m + v, nm + v, comp);
@@ -271,7 +301,9 @@ static void FSS_FN(col_scale)(T *y, int64_t n, int64_t ys, int64_t w, const T *r
     }
     for (int64_t i = 0; i < n; ++i) {
         T *row = y + i * ys;
+        const T *ahead = FSS_FN(col_ahead)(row, i, n, ys); /* the terms, written: mapped */
         for (int64_t v = 0; v < nv; ++v) {
+            FSS_FN(col_prefetch)(ahead, v, 1);
             const V e = FSS_FN(col_load)(row + v * W, w - v * W, 0);
             FSS_FN(col_store)(row + v * W, VOP(fmadd)(e, sv[v], VOP(mul)(e, lv[v])), w - v * W);
         }
@@ -288,12 +320,14 @@ static void FSS_FN(col_logsub)(const T *x, int64_t n, int64_t rs, int64_t w, con
         lv[v] = VOP(loadu)(L + v * W);
     }
     for (int64_t i = 0; i < n; ++i) {
-        const T *row = x + i * rs;
+        const T *row = x + i * rs, *ahead = FSS_FN(col_ahead)(row, i, n, rs); /* (not y: maybe unmapped) */
         T *out = y + i * ys;
-        for (int64_t v = 0; v < nv; ++v)
+        for (int64_t v = 0; v < nv; ++v) {
+            FSS_FN(col_prefetch)(ahead, v, 1);
             FSS_FN(col_store)(out + v * W,
                               FSS_FN(logsub_v)(FSS_FN(col_load)(row + v * W, w - v * W, 0), mv[v], lv[v]),
                               w - v * W);
+        }
     }
 }
 
