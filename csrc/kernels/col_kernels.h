@@ -113,14 +113,14 @@ static FSS_INLINE void FSS_FN(col_prefetch)(const T *ahead, int64_t v, int64_t n
  * anything) and takes the max pass and the compensated one. Where it
  * takes: *m_out the max, rest_out (S - e_m) / unit (the max's own term
  * counted: count_out 1, as the rows count it), unit_out S / (1 + rest), so
- * that the stored terms sum to (rest + count) unit. No term carries a
- * rounding of x - m, and the max pass is gone: a third of the panel's
- * reads from L3 (its 1000 rows of 4 KiB do not stay in L2). e_out must
- * not overlap x (the panel could not be read again): the caller asks for
- * no one pass then. */
+ * that the terms sum to (rest + count) unit; the terms to e_out (may be
+ * NULL; must not overlap x, which a declined panel reads again), and where
+ * K_out is set each column's K, of which col_expscale forms the same terms
+ * again. No term carries a rounding of x - m, and the max pass is gone: a
+ * third of the panel's reads (its 1000 rows of 4 KiB do not stay in L2). */
 static int FSS_FN(col_spec)(const T *x, int64_t n, int64_t rs, int64_t w, T *restrict m_out,
                             double *restrict rest_out, double *restrict count_out, T *e_out, int64_t es,
-                            double *restrict unit_out)
+                            double *restrict unit_out, T *restrict K_out)
 {
     const int64_t nv = (w + W - 1) / W;
     T Ks[FSS_COL_MAX(T)], ms[FSS_COL_MAX(T)];
@@ -193,26 +193,66 @@ static int FSS_FN(col_spec)(const T *x, int64_t n, int64_t rs, int64_t w, T *res
         rest_out[j] = rest;
         count_out[j] = 1.0;
         unit_out[j] = sum[j] / (1.0 + rest);
+        if (K_out)
+            K_out[j] = Ks[j];
     }
     return 1;
+}
+
+/* y = 2^-K exp(x) (col_spec's terms, K a column) times s + s_lo, one
+ * rounding (as col_scale): softmax's second pass over a panel the one pass
+ * took, its terms formed again from x rather than stored and read back
+ * (the panel's 4 MiB of terms do not stay in L2 either). y may be x. */
+static void FSS_FN(col_expscale)(const T *x, int64_t n, int64_t rs, int64_t w, const T *restrict K,
+                                 const T *restrict s, const T *restrict s_lo, T *y, int64_t ys)
+{
+    const int64_t nv = (w + W - 1) / W;
+    V magic[FSS_COL_VECS], sv[FSS_COL_VECS], lv[FSS_COL_VECS];
+    for (int64_t v = 0; v < nv; ++v) {
+        magic[v] = vf_exp_magic_v(FSS_FN(col_load)(K + v * W, w - v * W, 0));
+        sv[v] = FSS_FN(col_load)(s + v * W, w - v * W, 0);
+        lv[v] = FSS_FN(col_load)(s_lo + v * W, w - v * W, 0);
+    }
+    const int64_t nv_full = w / W - (w / W) % FSS_EXP_STEP;
+    for (int64_t i = 0; i < n; ++i) {
+        const T *row = x + i * rs, *ahead = FSS_FN(col_ahead)(row, i, n, rs);
+        T *out = y + i * ys;
+        int64_t v = 0;
+        for (; v < nv_full; v += FSS_EXP_STEP) {
+            V e[FSS_EXP_STEP];
+            FSS_FN(col_prefetch)(ahead, v, FSS_EXP_STEP);
+            for (int j = 0; j < FSS_EXP_STEP; ++j)
+                e[j] = VOP(loadu)(row + (v + j) * W);
+            vf_exp_biased_each_n(e, FSS_EXP_STEP, magic + v, 1);
+            for (int j = 0; j < FSS_EXP_STEP; ++j)
+                VOP(storeu)(out + (v + j) * W, VOP(fmadd)(e[j], sv[v + j], VOP(mul)(e[j], lv[v + j])));
+        }
+        for (; v < nv; ++v) {
+            V e = FSS_FN(col_load)(row + v * W, w - v * W, 0);
+            vf_exp_biased_each_n(&e, 1, magic + v, 0);
+            FSS_FN(col_store)(out + v * W, VOP(fmadd)(e, sv[v], VOP(mul)(e, lv[v])), w - v * W);
+        }
+    }
 }
 #endif
 
 /* The per-column max, rest and count (as the rows' sums: rest + count is
- * the sum of exp(x - m)), the terms to e_out (may be NULL) times unit_out
- * (may be NULL: then the two passes, whose unit is 1). comp: the rounding
- * of x - m folded back into each term. */
-static void FSS_FN(col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *restrict m_out,
-                              double *restrict rest_out, double *restrict count_out, T *e_out, int64_t es,
-                              int comp, double *restrict unit_out)
+ * the sum of exp(x - m)), the terms exp(x - m) to e_out (may be NULL).
+ * comp: the rounding of x - m folded back into each term. unit_out (may be
+ * NULL): the float panels' one pass allowed (col_spec), returning 1 where
+ * taken; its terms then go to e_out where K_out is NULL, and where it is
+ * set not at all (e_out untouched), each column's K to K_out instead. */
+static int FSS_FN(col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *restrict m_out,
+                             double *restrict rest_out, double *restrict count_out, T *e_out, int64_t es,
+                             int comp, double *restrict unit_out, T *restrict K_out)
 {
 #if FSS_EXP_UNSHIFTED
     if (unit_out && n >= FSS_COL_ONE_PASS_MIN &&
-        FSS_FN(col_spec)(x, n, rs, w, m_out, rest_out, count_out, e_out, es, unit_out))
-        return;
+        FSS_FN(col_spec)(x, n, rs, w, m_out, rest_out, count_out, K_out ? NULL : e_out, es, unit_out, K_out))
+        return 1;
+#else
+    (void)unit_out, (void)K_out;
 #endif
-    for (int64_t j = 0; unit_out && j < w; ++j)
-        unit_out[j] = 1.0;
     const T ninf = -(T)INFINITY;
     const V zero = VOP(set1)(0);
     const int64_t nv = (w + W - 1) / W;
@@ -288,6 +328,7 @@ static void FSS_FN(col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *r
 #endif
         ACC(store)(count_out + v * W, ACC(add)(ACC(zero)(), c[v]));
     }
+    return 0;
 }
 
 /* y *= s + s_lo per column, one rounding (as row_scale) */

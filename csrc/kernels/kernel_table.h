@@ -71,11 +71,15 @@
         /* Up to col_width adjacent columns of a strided reduced axis (row stride rs,        \
          * elements of a row contiguous): per-column max, rest and count, exps to e_out; \
          * comp: exponentials compensated for the rounding of x - m (as row_sumexp_c); unit  \
-         * (may be NULL): the float columns' one pass allowed, e_out's terms then unit times  \
-         * exp(x - m) (col_kernels.h, col_spec); e_out must not overlap x then */             \
-        void (*col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *m, double *rest, \
-                          double *count, T *e_out, int64_t es, int comp, double *unit);     \
+         * (may be NULL): the float columns' one pass allowed (col_kernels.h, col_spec),      \
+         * returning 1 where taken, its terms unit exp(x - m): to e_out (must not overlap x) \
+         * where K is NULL, else none stored but each column's K (col_expscale's) */          \
+        int (*col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *m, double *rest,  \
+                         double *count, T *e_out, int64_t es, int comp, double *unit, T *K);  \
         void (*col_scale)(T *y, int64_t n, int64_t ys, int64_t w, const T *s, const T *s_lo); \
+        /* y = 2^-K exp(x) (s + s_lo), a K a column; NULL for double (no one pass) */        \
+        void (*col_expscale)(const T *x, int64_t n, int64_t rs, int64_t w, const T *K,       \
+                             const T *s, const T *s_lo, T *y, int64_t ys);                   \
         void (*col_logsub)(const T *x, int64_t n, int64_t rs, int64_t w, const T *m,        \
                            const T *L, T *y, int64_t ys);                                   \
         int64_t col_width;                                                                   \
