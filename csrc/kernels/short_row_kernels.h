@@ -352,13 +352,13 @@ static FSS_INLINE void FSS_FN(short_sums_c)(T buf[][W], int64_t n, V vm, V vnm, 
     if (!(ok & ~uns))
         return;
     /* straight into rest and cnt where no lane took the unshifted pass */
-    double rest_s[W], cnt_s[W];
     const FSS_FN(term_plan) p = FSS_FN(short_shifted_plan)(vm, vnm);
     if (!uns) {
         FSS_FN(short_sum_pass)(buf, n, &p, FSS_SUB_ORDERED, store, rest, cnt);
         return;
     }
 #if FSS_EXP_UNSHIFTED
+    double rest_s[W], cnt_s[W];
     T(*src)[W] = store ? keep : buf;
     FSS_FN(short_sum_pass)(src, n, &p, FSS_SUB_ORDERED, store, rest_s, cnt_s);
     for (int j = 0; j < W; ++j) {
