@@ -79,11 +79,24 @@ static FSS_INLINE void FSS_FN(col_take)(FSS_FN(col_acc) *acc, V *c, V x0, V e0, 
 #define FSS_COL_AHEAD 4
 #endif
 
-/* Row i's slice FSS_COL_AHEAD rows on (row stride rs) at p, the panel's
- * row i, or NULL past the panel */
-static inline const T *FSS_FN(col_ahead)(const T *p, int64_t i, int64_t n, int64_t rs)
+/* Panels smaller than this stay in L2 from pass to pass, and their
+ * prefetches cost more than they bring: softmax of (100, 10, 1000) over
+ * axis 1 (panels of 10 rows) and (64, 1024) over axis 0 took 7-13% longer
+ * with them */
+#define FSS_COL_PREFETCH_BYTES ((int64_t)512 << 10)
+
+/* n, or 0 where a panel of n rows of w elements is small enough to stay in
+ * cache (col_ahead then gives NULL throughout) */
+static inline int64_t FSS_FN(col_prefetch_rows)(int64_t n, int64_t w)
 {
-    return i + FSS_COL_AHEAD < n ? p + FSS_COL_AHEAD * rs : NULL;
+    return n * w * (int64_t)sizeof(T) >= FSS_COL_PREFETCH_BYTES ? n : 0;
+}
+
+/* Row i's slice FSS_COL_AHEAD rows on (row stride rs) at p, the panel's
+ * row i, or NULL past the panel's first np rows (col_prefetch_rows) */
+static inline const T *FSS_FN(col_ahead)(const T *p, int64_t i, int64_t np, int64_t rs)
+{
+    return i + FSS_COL_AHEAD < np ? p + FSS_COL_AHEAD * rs : NULL;
 }
 
 /* The lines of vectors [v, v + nv) of that slice */
@@ -117,11 +130,14 @@ static FSS_INLINE void FSS_FN(col_prefetch)(const T *ahead, int64_t v, int64_t n
  * NULL; must not overlap x, which a declined panel reads again), and where
  * K_out is set each column's K, of which col_expscale forms the same terms
  * again. No term carries a rounding of x - m, and the max pass is gone: a
- * third of the panel's reads (its 1000 rows of 4 KiB do not stay in L2). */
-static int FSS_FN(col_spec)(const T *x, int64_t n, int64_t rs, int64_t w, T *restrict m_out,
+ * third of the panel's reads (its 1000 rows of 4 KiB do not stay in L2).
+ * Out of line: its arrays in col_stats' frame cost the small panels, which
+ * never take it, 2-4%. */
+static FSS_OUTLINE int FSS_FN(col_spec)(const T *x, int64_t n, int64_t rs, int64_t w, T *restrict m_out,
                             double *restrict rest_out, double *restrict count_out, T *e_out, int64_t es,
                             double *restrict unit_out, T *restrict K_out)
 {
+    const int64_t np = FSS_FN(col_prefetch_rows)(n, w);
     const int64_t nv = (w + W - 1) / W;
     T Ks[FSS_COL_MAX(T)], ms[FSS_COL_MAX(T)];
     V hi[FSS_COL_VECS], lw[FSS_COL_VECS], magic[FSS_COL_VECS];
@@ -141,7 +157,7 @@ static int FSS_FN(col_spec)(const T *x, int64_t n, int64_t rs, int64_t w, T *res
     for (int64_t i = 0; i < n; ++i) {
         const T *row = x + i * rs;
         int64_t v = 0;
-        const T *ahead = FSS_FN(col_ahead)(row, i, n, rs);
+        const T *ahead = FSS_FN(col_ahead)(row, i, np, rs);
         for (; v < nv_full; v += FSS_EXP_STEP) {
             V e[FSS_EXP_STEP];
             FSS_FN(col_prefetch)(ahead, v, FSS_EXP_STEP);
@@ -206,6 +222,7 @@ static int FSS_FN(col_spec)(const T *x, int64_t n, int64_t rs, int64_t w, T *res
 static void FSS_FN(col_expscale)(const T *x, int64_t n, int64_t rs, int64_t w, const T *restrict K,
                                  const T *restrict s, const T *restrict s_lo, T *y, int64_t ys)
 {
+    const int64_t np = FSS_FN(col_prefetch_rows)(n, w);
     const int64_t nv = (w + W - 1) / W;
     V magic[FSS_COL_VECS], sv[FSS_COL_VECS], lv[FSS_COL_VECS];
     for (int64_t v = 0; v < nv; ++v) {
@@ -215,7 +232,7 @@ static void FSS_FN(col_expscale)(const T *x, int64_t n, int64_t rs, int64_t w, c
     }
     const int64_t nv_full = w / W - (w / W) % FSS_EXP_STEP;
     for (int64_t i = 0; i < n; ++i) {
-        const T *row = x + i * rs, *ahead = FSS_FN(col_ahead)(row, i, n, rs);
+        const T *row = x + i * rs, *ahead = FSS_FN(col_ahead)(row, i, np, rs);
         T *out = y + i * ys;
         int64_t v = 0;
         for (; v < nv_full; v += FSS_EXP_STEP) {
@@ -246,6 +263,7 @@ static int FSS_FN(col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *re
                              double *restrict rest_out, double *restrict count_out, T *e_out, int64_t es,
                              int comp, double *restrict unit_out, T *restrict K_out)
 {
+    const int64_t np = FSS_FN(col_prefetch_rows)(n, w);
 #if FSS_EXP_UNSHIFTED
     if (unit_out && n >= FSS_COL_ONE_PASS_MIN &&
         FSS_FN(col_spec)(x, n, rs, w, m_out, rest_out, count_out, K_out ? NULL : e_out, es, unit_out, K_out))
@@ -267,7 +285,7 @@ static int FSS_FN(col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *re
     for (int64_t v = 0; v < nv; ++v)
         m[v] = VOP(set1)(ninf);
     for (int64_t i = 0; i < n; ++i) {
-        const T *row = x + i * rs, *ahead = FSS_FN(col_ahead)(row, i, n, rs);
+        const T *row = x + i * rs, *ahead = FSS_FN(col_ahead)(row, i, np, rs);
         for (int64_t v = 0; v < nv; ++v) {
             FSS_FN(col_prefetch)(ahead, v, 1);
             m[v] = VOP(max)(m[v], FSS_FN(col_load)(row + v * W, w - v * W, ninf));
@@ -288,7 +306,7 @@ static int FSS_FN(col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *re
      * double; (5000, 512) 12-15%) */
     const int64_t nv_full = w / W - (w / W) % FSS_EXP_STEP;
     for (int64_t i = 0; i < n; ++i) {
-        const T *row = x + i * rs, *ahead = FSS_FN(col_ahead)(row, i, n, rs);
+        const T *row = x + i * rs, *ahead = FSS_FN(col_ahead)(row, i, np, rs);
         int64_t v = 0;
         for (; v < nv_full; v += FSS_EXP_STEP) {
             V x0[FSS_EXP_STEP], e0[FSS_EXP_STEP];
@@ -334,6 +352,7 @@ static int FSS_FN(col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *re
 /* y *= s + s_lo per column, one rounding (as row_scale) */
 static void FSS_FN(col_scale)(T *y, int64_t n, int64_t ys, int64_t w, const T *restrict s, const T *restrict s_lo)
 {
+    const int64_t np = FSS_FN(col_prefetch_rows)(n, w);
     const int64_t nv = (w + W - 1) / W;
     V sv[FSS_COL_VECS], lv[FSS_COL_VECS];
     for (int64_t v = 0; v < nv; ++v) {
@@ -342,7 +361,7 @@ static void FSS_FN(col_scale)(T *y, int64_t n, int64_t ys, int64_t w, const T *r
     }
     for (int64_t i = 0; i < n; ++i) {
         T *row = y + i * ys;
-        const T *ahead = FSS_FN(col_ahead)(row, i, n, ys); /* the terms, written: mapped */
+        const T *ahead = FSS_FN(col_ahead)(row, i, np, ys); /* the terms, written: mapped */
         for (int64_t v = 0; v < nv; ++v) {
             FSS_FN(col_prefetch)(ahead, v, 1);
             const V e = FSS_FN(col_load)(row + v * W, w - v * W, 0);
@@ -354,6 +373,7 @@ static void FSS_FN(col_scale)(T *y, int64_t n, int64_t ys, int64_t w, const T *r
 static void FSS_FN(col_logsub)(const T *x, int64_t n, int64_t rs, int64_t w, const T *restrict m,
                                const T *restrict L, T *y, int64_t ys)
 {
+    const int64_t np = FSS_FN(col_prefetch_rows)(n, w);
     const int64_t nv = (w + W - 1) / W;
     V mv[FSS_COL_VECS], lv[FSS_COL_VECS];
     for (int64_t v = 0; v < nv; ++v) {
@@ -361,7 +381,7 @@ static void FSS_FN(col_logsub)(const T *x, int64_t n, int64_t rs, int64_t w, con
         lv[v] = VOP(loadu)(L + v * W);
     }
     for (int64_t i = 0; i < n; ++i) {
-        const T *row = x + i * rs, *ahead = FSS_FN(col_ahead)(row, i, n, rs); /* (not y: maybe unmapped) */
+        const T *row = x + i * rs, *ahead = FSS_FN(col_ahead)(row, i, np, rs); /* (not y: maybe unmapped) */
         T *out = y + i * ys;
         for (int64_t v = 0; v < nv; ++v) {
             FSS_FN(col_prefetch)(ahead, v, 1);
