@@ -1,5 +1,6 @@
 """Float columns (a non-last reduced axis whose columns are contiguous) of at
-least FSS_COL_ONE_PASS_MIN (128) rows in one pass (csrc/kernels/col_kernels.h,
+least FSS_COL_ONE_PASS_MIN (128; log_softmax and logsumexp:
+FSS_COL_ONE_PASS_MIN_COMP, 32) rows in one pass (csrc/kernels/col_kernels.h,
 col_spec): each column's terms 2^-K exp(x) of its first element's K, with its
 max and min alongside; a panel whose columns all prove in range keeps them,
 any other takes the max pass and the compensated one.
@@ -17,8 +18,10 @@ import reference as ref
 import fastsoftmax as fs
 
 FUNCTIONS = ["softmax", "log_softmax", "logsumexp"]
-ONE_PASS_MIN = 128
-ROWS = [ONE_PASS_MIN - 1, ONE_PASS_MIN, ONE_PASS_MIN + 1, 300]
+ONE_PASS_MIN = 128  # softmax
+ONE_PASS_MIN_COMP = 32  # log_softmax and logsumexp
+ROWS = [ONE_PASS_MIN_COMP - 1, ONE_PASS_MIN_COMP, ONE_PASS_MIN_COMP + 1]
+ROWS += [ONE_PASS_MIN - 1, ONE_PASS_MIN, ONE_PASS_MIN + 1, 300]
 COLUMNS = [1, 7, 16, 17, 33, 64, 65, 1023, 1025]
 
 

@@ -669,9 +669,6 @@ static void DFN(col_tile)(const fss_isa_kernels *isa, fss_op op, const T *x, int
     const int store = op == FSS_SOFTMAX && xs == w && !DFN(panels_overlap)(x, n, xs, w, y, ys);
     const int one_pass = k->col_stats(x, n, xs, w, m, rest, count, op == FSS_SOFTMAX ? y : NULL, ys,
                                       op != FSS_SOFTMAX, unit, op == FSS_SOFTMAX && !store ? K : NULL);
-    if (!one_pass)
-        for (int64_t j = 0; j < w; ++j)
-            unit[j] = 1.0;
     for (int64_t j = 0; j < w; ++j) {
         ok[j] = isfinite(m[j]) && !isnan(rest[j]);
         r[j] = ok[j] ? rest[j] + (count[j] - 1.0) : 0.0; /* count - 1 first: exact, and rest stays small */
@@ -684,7 +681,7 @@ static void DFN(col_tile)(const fss_isa_kernels *isa, fss_op op, const T *x, int
         if (!ok[j])
             m[j] = DFN(special_max)(x + j, n, xs, isnan(rest[j]) ? (T)NAN : m[j]);
         if (op == FSS_SOFTMAX && ok[j])
-            FSS_DCAT(fss_recip_split_, TS)((1.0 + r[j]) * unit[j], &aux[j], &aux_lo[j]);
+            FSS_DCAT(fss_recip_split_, TS)(one_pass ? (1.0 + r[j]) * unit[j] : 1.0 + r[j], &aux[j], &aux_lo[j]);
         else if (op == FSS_SOFTMAX)
             aux[j] = (T)NAN, aux_lo[j] = 0;
         else if (op == FSS_LOG_SOFTMAX)

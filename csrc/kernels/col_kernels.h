@@ -108,14 +108,22 @@ static FSS_INLINE void FSS_FN(col_prefetch)(const T *ahead, int64_t v, int64_t n
 
 #if FSS_EXP_UNSHIFTED
 /* The fewest rows (the reduced axis' length) for col_spec: its per-column
- * checks and unit (two divisions, a double exponential) are paid once a
- * panel, against a max pass over n rows. Zen 5, AVX-512, one thread, float32,
- * against the two passes: softmax / log_softmax / logsumexp over axis 0 of
- * (32, 64) 1.26 / 1.23 / 1.25 times the time, (64, 1024) 1.22 / 1.10 /
- * 1.11, axis 1 of (64, 64, 64) 1.17 / 1.14 / 1.14; (128, 256) 1.02 / 0.91
- * / 0.87; (256, 1024) 0.88 / 0.79 / 0.72, (1000, 100) 0.87 / 0.83 / 0.78,
- * (1000, 4096) 0.60 / 0.63 / 0.41. */
+ * checks and unit are paid once a panel, against what the one pass saves a
+ * row: the max pass, and for log_softmax and logsumexp (comp) the
+ * compensated exponential, which softmax's two passes do not take. Zen 5,
+ * AVX-512, one thread, float32, one pass against two (the checks and unit
+ * a vector of columns at a time): softmax / log_softmax / logsumexp over
+ * axis 0 of (16, 1024) 1.22 / 1.10 / 1.14 times the time, (32, 1024) 1.11 /
+ * 0.98 / 0.99, (64, 1024) 0.99 / 0.87 / 0.84, (128, 256) 1.02 / 0.91 / 0.87,
+ * (256, 1024) 0.88 / 0.79 / 0.72, (1000, 4096) 0.60 / 0.63 / 0.41; over
+ * axis 1 of (256, 32, 256) 0.94 / 0.88 / 0.89, (64, 64, 64) 1.00 / 0.94 /
+ * 0.92, (100, 10, 1000) 1.31 / 1.21 / 1.26. */
+#ifndef FSS_COL_ONE_PASS_MIN
 #define FSS_COL_ONE_PASS_MIN 128
+#endif
+#ifndef FSS_COL_ONE_PASS_MIN_COMP
+#define FSS_COL_ONE_PASS_MIN_COMP 32
+#endif
 
 /* col_stats in one pass where the panel allows, as the float rows take
  * theirs (spec_loop, xent_terms_with): each column's terms 2^-K exp(x) of
@@ -139,18 +147,21 @@ static FSS_OUTLINE int FSS_FN(col_spec)(const T *x, int64_t n, int64_t rs, int64
 {
     const int64_t np = FSS_FN(col_prefetch_rows)(n, w);
     const int64_t nv = (w + W - 1) / W;
-    T Ks[FSS_COL_MAX(T)], ms[FSS_COL_MAX(T)];
+    T Ks[FSS_COL_MAX(T)];
     V hi[FSS_COL_VECS], lw[FSS_COL_VECS], magic[FSS_COL_VECS];
     ACCT acc[FSS_COL_VECS], S[FSS_COL_VECS], C[FSS_COL_VECS];
-    for (int64_t j = 0; j < nv * W; ++j) { /* the pad lanes: K 0, their terms ignored */
-        Ks[j] = 0;
-        if (j < w && !FSS_FN(unshifted_k)(x[j], &Ks[j]))
-            return 0;
-        ms[j] = FSS_FN(unshifted_magic)(Ks[j]);
-    }
+    /* unshifted_k of each first element, a vector at a time (the pad lanes
+     * load 0: K 0, their terms ignored); a NaN passes here, its column's sum
+     * then NaN, which declines below */
+    const V lim = VOP(set1)((T)FSS_UNSHIFTED_M_MAX), nlim = VOP(set1)(-(T)FSS_UNSHIFTED_M_MAX);
     for (int64_t v = 0; v < nv; ++v) {
+        const V x0 = FSS_FN(col_load)(x + v * W, w - v * W, 0);
+        if (FSS_CAT(VM, _any)(VOP(lt)(lim, x0)) || FSS_CAT(VM, _any)(VOP(lt)(x0, nlim)))
+            return 0;
+        const V K = VOP(round)(VOP(mul)(x0, VOP(set1)(1.44269504088896341f)));
+        VOP(storeu)(Ks + v * W, K);
+        magic[v] = vf_exp_magic_v(K);
         hi[v] = VOP(set1)(-(T)INFINITY), lw[v] = VOP(set1)((T)INFINITY);
-        magic[v] = VOP(loadu)(ms + v * W);
         acc[v] = S[v] = C[v] = ACC(zero)();
     }
     const int64_t nv_full = w / W - (w / W) % FSS_EXP_STEP;
@@ -197,18 +208,33 @@ static FSS_OUTLINE int FSS_FN(col_spec)(const T *x, int64_t n, int64_t rs, int64
         ACC(kadd)(&S[v], &C[v], acc[v]);
         ACC(store)(sum + v * W, ACC(merge)(S[v], C[v]));
     }
+    /* each column's checks, then its unit (unshifted_unit's steps, the same
+     * bits) and rest a vector of columns at a time: one column at a time,
+     * the exponential of a broadcast and the two divisions took a panel of
+     * 32 rows of 256 floats longer than its pass */
+    double d[FSS_COL_MAX(T)], scale[FSS_COL_MAX(T)], emd[FSS_COL_MAX(T)];
     for (int64_t j = 0; j < w; ++j) {
         T Km;
         if (!(FSS_FN(spec_in_range)(Ks[j], mx[j], mn[j], &Km) && sum[j] == sum[j]))
             return 0;
-        const double u = FSS_FN(unshifted_unit)(mx[j], Km, Ks[j]);
-        const double rest = (sum[j] - (double)em[j]) / u;
-        if (!(rest >= (double)n * 0x1p-31))
+        d[j] = FSS_FN(unshifted_d)(mx[j], Km);
+        scale[j] = FSS_FN(unshifted_scale)(Km, Ks[j]);
+        emd[j] = (double)em[j];
+    }
+    const vd one = vd_set1(1.0), low = vd_set1((double)n * 0x1p-31);
+    for (int64_t j = 0; j < w; j += VD_W) {
+        const int64_t k = w - j; /* the pad lanes: a rest of 1 */
+        const vd u = vd_mul(vd_add(one, vd_expm1_reduced(vd_load_part(d + j, k, 0.0))), vd_load_part(scale + j, k, 1.0));
+        const vd s = vd_load_part(sum + j, k, 1.0);
+        const vd rest = vd_div(vd_sub(s, vd_load_part(emd + j, k, 0.0)), u);
+        if (vdm_any(vd_lt(rest, low)))
             return 0;
+        vd_store_part(rest_out + j, rest, k);
+        vd_store_part(unit_out + j, vd_div(s, vd_add(one, rest)), k);
+    }
+    for (int64_t j = 0; j < w; ++j) {
         m_out[j] = mx[j];
-        rest_out[j] = rest;
         count_out[j] = 1.0;
-        unit_out[j] = sum[j] / (1.0 + rest);
         if (K_out)
             K_out[j] = Ks[j];
     }
@@ -265,7 +291,7 @@ static int FSS_FN(col_stats)(const T *x, int64_t n, int64_t rs, int64_t w, T *re
 {
     const int64_t np = FSS_FN(col_prefetch_rows)(n, w);
 #if FSS_EXP_UNSHIFTED
-    if (unit_out && n >= FSS_COL_ONE_PASS_MIN &&
+    if (unit_out && n >= (comp ? FSS_COL_ONE_PASS_MIN_COMP : FSS_COL_ONE_PASS_MIN) &&
         FSS_FN(col_spec)(x, n, rs, w, m_out, rest_out, count_out, K_out ? NULL : e_out, es, unit_out, K_out))
         return 1;
 #else

@@ -619,13 +619,18 @@ static inline int FSS_FN(spec_in_range)(T K, T mx, T mn, T *Km)
 
 /* 2^-K exp(mx) in double, for a row in range for K (spec_in_range, whose
  * *Km = K(mx) this takes): the unit of spec_loop's terms against the max,
- * 2^(Km - K) exp(mx - Km ln2), the power of two exact */
-static inline double FSS_FN(unshifted_unit)(T mx, T Km, T K)
+ * 2^(Km - K) exp(mx - Km ln2), the power of two exact (unshifted_scale) */
+static inline double FSS_FN(unshifted_scale)(T Km, T K)
 {
     const uint64_t bits = (uint64_t)(1023 + (int)(Km - K)) << 52;
     double scale;
     memcpy(&scale, &bits, sizeof scale);
-    return (1.0 + vd_hmax(vd_expm1_reduced(vd_set1(FSS_FN(unshifted_d)(mx, Km))))) * scale;
+    return scale;
+}
+
+static inline double FSS_FN(unshifted_unit)(T mx, T Km, T K)
+{
+    return (1.0 + vd_hmax(vd_expm1_reduced(vd_set1(FSS_FN(unshifted_d)(mx, Km))))) * FSS_FN(unshifted_scale)(Km, K);
 }
 
 /* The first element of x equal to m (every element <= m), or -1. Inlined
