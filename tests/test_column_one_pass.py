@@ -1,5 +1,5 @@
 """Float columns (a non-last reduced axis whose columns are contiguous) of at
-least FSS_COL_ONE_PASS_MIN (128; log_softmax and logsumexp:
+least FSS_COL_ONE_PASS_MIN (64; log_softmax and logsumexp:
 FSS_COL_ONE_PASS_MIN_COMP, 32) rows in one pass (csrc/kernels/col_kernels.h,
 col_spec): each column's terms 2^-K exp(x) of its first element's K, with its
 max and min alongside; a panel whose columns all prove in range keeps them,
@@ -18,7 +18,7 @@ import reference as ref
 import fastsoftmax as fs
 
 FUNCTIONS = ["softmax", "log_softmax", "logsumexp"]
-ONE_PASS_MIN = 128  # softmax
+ONE_PASS_MIN = 64  # softmax
 ONE_PASS_MIN_COMP = 32  # log_softmax and logsumexp
 ROWS = [ONE_PASS_MIN_COMP - 1, ONE_PASS_MIN_COMP, ONE_PASS_MIN_COMP + 1]
 ROWS += [ONE_PASS_MIN - 1, ONE_PASS_MIN, ONE_PASS_MIN + 1, 300]

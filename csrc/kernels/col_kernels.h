@@ -111,15 +111,14 @@ static FSS_INLINE void FSS_FN(col_prefetch)(const T *ahead, int64_t v, int64_t n
  * checks and unit are paid once a panel, against what the one pass saves a
  * row: the max pass, and for log_softmax and logsumexp (comp) the
  * compensated exponential, which softmax's two passes do not take. Zen 5,
- * AVX-512, one thread, float32, one pass against two (the checks and unit
- * a vector of columns at a time): softmax / log_softmax / logsumexp over
- * axis 0 of (16, 1024) 1.22 / 1.10 / 1.14 times the time, (32, 1024) 1.11 /
- * 0.98 / 0.99, (64, 1024) 0.99 / 0.87 / 0.84, (128, 256) 1.02 / 0.91 / 0.87,
- * (256, 1024) 0.88 / 0.79 / 0.72, (1000, 4096) 0.60 / 0.63 / 0.41; over
- * axis 1 of (256, 32, 256) 0.94 / 0.88 / 0.89, (64, 64, 64) 1.00 / 0.94 /
- * 0.92, (100, 10, 1000) 1.31 / 1.21 / 1.26. */
+ * AVX-512, one thread, float32, times of the one pass over the two's:
+ * softmax / log_softmax / logsumexp over axis 0 of (8, 4096) 1.00 / 1.13 /
+ * 1.13, (16, 1024) 1.00 / 0.99 / 1.00, (32, 1024) 1.01 / 0.90 / 0.89,
+ * (64, 1024) 0.96 / 0.86 / 0.84, (96, 512) 0.91, (128, 256) 0.84 / 0.73 /
+ * 0.72, (1000, 4096) 0.60 / 0.63 / 0.41; over axis 1 of (256, 32, 256)
+ * 0.99 / 0.82 / 0.81, (100, 10, 1000) 0.99 / 1.08 / 1.09. */
 #ifndef FSS_COL_ONE_PASS_MIN
-#define FSS_COL_ONE_PASS_MIN 128
+#define FSS_COL_ONE_PASS_MIN 64
 #endif
 #ifndef FSS_COL_ONE_PASS_MIN_COMP
 #define FSS_COL_ONE_PASS_MIN_COMP 32
@@ -197,34 +196,46 @@ static FSS_OUTLINE int FSS_FN(col_spec)(const T *x, int64_t n, int64_t rs, int64
                 acc[u] = ACC(zero)();
             }
     }
-    T mx[FSS_COL_MAX(T)], mn[FSS_COL_MAX(T)], em[FSS_COL_MAX(T)];
-    double sum[FSS_COL_MAX(T)];
+    /* each column's checks (spec_in_range's, a vector of columns at a
+     * time), then its unit (unshifted_unit's steps) and rest a vector of
+     * doubles at a time: one column at a time, the checks, the exponential
+     * of a broadcast and the two divisions took a panel of 32 rows of 256
+     * floats longer than its pass. The floats go to doubles through an
+     * accumulator from 0 (exact). */
+    T mx[FSS_COL_MAX(T)];
+    double sum[FSS_COL_MAX(T)], mxd[FSS_COL_MAX(T)], Kd[FSS_COL_MAX(T)], Kmd[FSS_COL_MAX(T)], emd[FSS_COL_MAX(T)];
+    const V ln2 = VOP(set1)(0.693147182f);
     for (int64_t v = 0; v < nv; ++v) {
-        V e = hi[v]; /* the max's own term, as the pass formed it */
+        const V K = VOP(loadu)(Ks + v * W), m = hi[v];
+        /* no element above K ln2 + 64 (taken in float 2^-10 inside, far
+         * more than the float products' rounding), none below (K - 124)
+         * ln2, |m| within the plan's limit; a NaN column passes here, its
+         * sum NaN below */
+        if (FSS_CAT(VM, _any)(VOP(lt)(lim, m)) || FSS_CAT(VM, _any)(VOP(lt)(m, nlim)) ||
+            FSS_CAT(VM, _any)(VOP(lt)(VOP(fmadd)(K, ln2, VOP(set1)(64.0f - 0x1p-10f)), m)) ||
+            FSS_CAT(VM, _any)(VOP(lt)(lw[v], VOP(mul)(VOP(sub)(K, VOP(set1)(124.0f)), ln2))))
+            return 0;
+        V e = m; /* the max's own term, as the pass formed it */
         vf_exp_biased_each_n(&e, 1, magic + v, 0);
-        VOP(storeu)(mx + v * W, hi[v]);
-        VOP(storeu)(mn + v * W, lw[v]);
-        VOP(storeu)(em + v * W, e);
+        const V Km = VOP(round)(VOP(mul)(m, VOP(set1)(1.44269504088896341f))); /* unshifted_k(m) */
+        VOP(storeu)(mx + v * W, m);
+        ACC(store)(mxd + v * W, ACC(add)(ACC(zero)(), m));
+        ACC(store)(Kd + v * W, ACC(add)(ACC(zero)(), K));
+        ACC(store)(Kmd + v * W, ACC(add)(ACC(zero)(), Km));
+        ACC(store)(emd + v * W, ACC(add)(ACC(zero)(), e));
         ACC(kadd)(&S[v], &C[v], acc[v]);
         ACC(store)(sum + v * W, ACC(merge)(S[v], C[v]));
     }
-    /* each column's checks, then its unit (unshifted_unit's steps, the same
-     * bits) and rest a vector of columns at a time: one column at a time,
-     * the exponential of a broadcast and the two divisions took a panel of
-     * 32 rows of 256 floats longer than its pass */
-    double d[FSS_COL_MAX(T)], scale[FSS_COL_MAX(T)], emd[FSS_COL_MAX(T)];
-    for (int64_t j = 0; j < w; ++j) {
-        T Km;
-        if (!(FSS_FN(spec_in_range)(Ks[j], mx[j], mn[j], &Km) && sum[j] == sum[j]))
+    for (int64_t j = 0; j < w; ++j)
+        if (sum[j] != sum[j])
             return 0;
-        d[j] = FSS_FN(unshifted_d)(mx[j], Km);
-        scale[j] = FSS_FN(unshifted_scale)(Km, Ks[j]);
-        emd[j] = (double)em[j];
-    }
     const vd one = vd_set1(1.0), low = vd_set1((double)n * 0x1p-31);
     for (int64_t j = 0; j < w; j += VD_W) {
         const int64_t k = w - j; /* the pad lanes: a rest of 1 */
-        const vd u = vd_mul(vd_add(one, vd_expm1_reduced(vd_load_part(d + j, k, 0.0))), vd_load_part(scale + j, k, 1.0));
+        const vd Kmj = vd_load_part(Kmd + j, k, 0.0);
+        const vd d = vd_sub(vd_load_part(mxd + j, k, 0.0), vd_mul(Kmj, vd_set1(0.6931471805599453))); /* unshifted_d */
+        const vd scale = vd_pow2i(vd_sub(Kmj, vd_load_part(Kd + j, k, 0.0)));            /* unshifted_scale */
+        const vd u = vd_mul(vd_add(one, vd_expm1_reduced(d)), scale);
         const vd s = vd_load_part(sum + j, k, 1.0);
         const vd rest = vd_div(vd_sub(s, vd_load_part(emd + j, k, 0.0)), u);
         if (vdm_any(vd_lt(rest, low)))
