@@ -143,3 +143,13 @@ def test_float64_columns_keep_the_two_passes_bound(isa, rng):
     x = (rng.standard_normal((300, 70)) * 6).astype(np.float64)
     for name in FUNCTIONS:
         ref.check_accuracy(name, _call(name, x, axis=0), x, axis=0, context=f"{isa} float64")
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_float16_columns_through_the_one_pass(isa, name, rng):
+    """float16 goes through the float kernels (converted on the way in and
+    out): the columns' one pass there too, within float16's 1-ULP bound."""
+    x = (rng.standard_normal((300, 70)) * 4).astype(np.float16)
+    got = _call(name, x, axis=0)
+    assert got.dtype == np.float16
+    ref.check_accuracy(name, got, x, axis=0, context=f"{isa} float16")
