@@ -10,12 +10,14 @@ import fastsoftmax as fs
 
 # Max error in ULPs of the correctly rounded result, measured on 4.4 * 10^6
 # points per dtype (linspace over the whole finite-output range, log-spaced
-# tiny |x|, uniform [-30, 30]; both signs) on the scalar and AVX2 kernels:
-# sigmoid 2.63 (float32), 2.62 (float64); log_sigmoid 1.52 (float32), 1.65
-# (float64). Neither function overflows or loses relative precision in a tail.
+# tiny |x|, uniform [-30, 30]; both signs) on the scalar, AVX2 and AVX-512
+# kernels: sigmoid 2.34 (float32), 2.26 (float64) since e / (1 + e) is one
+# division (e times the reciprocal: 2.754 at x = -2.726607 on the scalar
+# kernels, in the sample below); log_sigmoid 1.52 (float32), 1.65 (float64).
+# Neither function overflows or loses relative precision in a tail.
 ULP_BOUND = {
-    ("sigmoid", np.float32): 2.75,
-    ("sigmoid", np.float64): 2.75,
+    ("sigmoid", np.float32): 2.5,
+    ("sigmoid", np.float64): 2.5,
     ("log_sigmoid", np.float32): 1.75,
     ("log_sigmoid", np.float64): 1.75,
 }
@@ -32,7 +34,7 @@ def _sample(dtype, rng):
             np.geomspace(tiny, 1.0, 20000),
             -np.geomspace(tiny, 1.0, 20000),
             rng.uniform(-30, 30, 100000),
-            [0.0, -0.0],
+            [0.0, -0.0, -2.726607, -4.148768, -3.447266560323076],  # worst ones seen
         ]
     )
     return x.astype(dtype)
