@@ -107,7 +107,7 @@ def test_outputs_past_the_stream_size(isa, rng):
     x = _rows(rng, 2200, 1000)
     got = fs.log_softmax(x, axis=-1)
     for r0 in range(0, 2200, 550):
-        np.testing.assert_array_equal(fs.log_softmax(x[r0:r0 + 550], axis=-1), got[r0:r0 + 550])
+        np.testing.assert_array_equal(fs.log_softmax(x[r0 : r0 + 550], axis=-1), got[r0 : r0 + 550])
     pick = rng.choice(2200, 40, replace=False)
     ref.check_accuracy("log_softmax", got[pick], x[pick], axis=-1, context=isa)
 
@@ -127,3 +127,41 @@ def test_long_rows_one_behind(isa, n, rng):
         np.testing.assert_array_equal(fs.log_softmax(x[r], axis=-1, num_threads=1), got[r])
     xi = x.copy()
     np.testing.assert_array_equal(fs.log_softmax(xi, axis=-1, out=xi, num_threads=1), got)
+
+
+def _out_at(shape, offset_bytes, dtype=np.float32):
+    """an empty array offset_bytes past a 64-byte boundary"""
+    n = int(np.prod(shape))
+    buf = np.empty(n + 64, dtype=dtype)
+    s = ((-buf.ctypes.data) % 64 + offset_bytes) // buf.itemsize
+    return buf[s : s + n].reshape(shape)
+
+
+@pytest.mark.parametrize("n", [2049, 2063, 4099, 32_000])
+@pytest.mark.parametrize("offset", [0, 4, 16, 44, 60])
+def test_streamed_rows_one_behind_at_every_offset(isa, n, offset, rng):
+    """Rows past the groups (8 KiB) whose whole output streams (8 MiB and
+    more): each finite row's output is written during the next row's pass,
+    its non-temporal stores shifted to the output's vector boundary, its
+    first elements and its tail after the loop; non-finite rows at once.
+    Every offset of the output gives the bits of the rows in small batches
+    (two passes, nothing streamed)."""
+    count = -(-(9 << 20) // (4 * n))
+    x = _rows(rng, count, n)
+    x[count // 3, n // 2] = np.nan
+    x[count // 2, :] = -np.inf
+    with np.errstate(invalid="ignore"):
+        want = np.concatenate(
+            [fs.log_softmax(x[r0 : r0 + 40], axis=-1) for r0 in range(0, count, 40)]
+        )
+        out = _out_at(x.shape, offset)
+        got = fs.log_softmax(x, axis=-1, out=out, num_threads=1)
+    assert got is out
+    np.testing.assert_array_equal(got, want)
+    pick = [r for r in rng.choice(count, 12, replace=False) if r not in (count // 3, count // 2)]
+    ref.check_accuracy("log_softmax", got[pick], x[pick], axis=-1, context=f"{isa} n={n} +{offset}")
+    # in place, and at two threads (each thread's rows one behind on their own)
+    xi = x.copy()
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(fs.log_softmax(xi, axis=-1, out=xi, num_threads=1), want)
+        np.testing.assert_array_equal(fs.log_softmax(x, axis=-1, num_threads=2), want)

@@ -125,6 +125,7 @@ static const T *DFN(map_pages)(const T *x, T *y, int64_t n)
 #define FSS_STREAM_BYTES ((int64_t)8 << 20)
 #endif
 
+
 #if FSS_DRIVER_F32
 /* Softmax of a float row of at least FSS_LONG_ROW elements, in chunks of
  * FSS_CHUNK: each chunk's maximum m_c, then its exponentials exp(x - m_c)
@@ -441,9 +442,16 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
         DFN(logsub_rows)(&k->TS, out, owed, sh.n_red);
         return;
     }
-    /* a log_softmax row of FSS_LONG_ROW or more: its output, streamed,
-     * written during the next row's pass (row_sums_and_logsub), the
-     * last after the loop; shorter rows measured slower so */
+    /* a log_softmax row whose output streams (these rows are past the
+     * groups' 8 KiB): that output written during the next row's pass
+     * (row_sums_and_logsub, its non-temporal stores aligned whatever the
+     * row's offset), the last after the loop. Zen 5, AVX-512, float32, one
+     * thread, in the comparison, against two passes: (256, 32000) 1.57-1.59
+     * -> 1.18-1.19 ms, (64, 65536) 0.88 -> 0.71-0.73 ms, (1024, 16384) 6.1 ->
+     * 5.1 ms, (2048, 4000) 1.58 -> 1.29-1.51 ms, (8192, 2500) 7.8 -> 6.7 ms;
+     * rows of 131072+ (which took this path already, its stores plain where
+     * the row was not 64-byte aligned) the same. With plain stores (an
+     * output that stays in cache) such rows measured 8-13% slower so. */
     LOGSUB_ROW owed = { NULL, NULL, 0, 0, 1 };
     for (int64_t r = r0; r < r1; ++r) {
         const T *x = xb + o * X.s_outer + i * X.s_inner;
@@ -452,7 +460,7 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
             i = 0, ++o;
         const int last = r + 1 == rows;
         const T *xn = last ? NULL : xb + o * X.s_outer + i * X.s_inner;
-        if (op != FSS_LOG_SOFTMAX || sh.n_red < FSS_LONG_ROW) {
+        if (op != FSS_LOG_SOFTMAX || !stream) {
             DFN(row_general)(k, op, x, sh.n_red, y, xn, stream, 1);
             continue;
         }

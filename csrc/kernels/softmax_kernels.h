@@ -28,14 +28,19 @@ static FSS_INLINE void FSS_FN(store_masked)(T *y, int64_t left, V *e, const int 
         e[j] = VOP(keep_part)(e[j], left - j * W);
 }
 
+#else
+#define FSS_MASKED_TAIL 0
+#endif
+
 /* How many of a row's first n elements at p come before the first one on
- * a vector-sized boundary. The light passes (max, scale, the log_softmax
- * output) take them as one masked vector first, so that their loop's loads
- * and stores each stay within one cache line: at (1024, 1000) float32 from
- * 16-byte aligned rows (NumPy's), softmax's max and scale passes measured
- * ~20 ns a row slower than from aligned ones on Zen 5. Only elementwise
- * work and the max take this: a sum's lanes must not depend on where the
- * row lies. */
+ * a vector-sized boundary. Where masks are cheap (FSS_MASKED_TAIL) the light
+ * passes (max, scale, the log_softmax output) take them as one masked
+ * vector first, so that their loop's loads and stores each stay within one
+ * cache line: at (1024, 1000) float32 from 16-byte aligned rows (NumPy's),
+ * softmax's max and scale passes measured ~20 ns a row slower than from
+ * aligned ones on Zen 5. Only elementwise work and the max take this: a
+ * sum's lanes must not depend on where the row lies. (spec_loop_with's
+ * streamed other row runs this many elements ahead, on every flavour.) */
 static FSS_INLINE int64_t FSS_FN(align_head)(const T *p, int64_t n)
 {
     const uintptr_t a = (uintptr_t)p, vb = (uintptr_t)(W * sizeof(T));
@@ -44,9 +49,6 @@ static FSS_INLINE int64_t FSS_FN(align_head)(const T *p, int64_t n)
     const int64_t h = (int64_t)(((vb - a % vb) % vb) / sizeof(T));
     return h < n ? h : n;
 }
-#else
-#define FSS_MASKED_TAIL 0
-#endif
 
 /* The last partial vector of a row of n for its max or min: the row's last
  * W elements again where there are W (the max and min do not mind; masked

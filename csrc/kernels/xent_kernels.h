@@ -538,6 +538,13 @@ static FSS_INLINE double FSS_FN(spec_loop_with)(const T *x, int64_t n, V magic, 
     const T *xo = o ? o->x : NULL;
     T *yo = o ? o->y : NULL;
     const V vmo = VOP(set1)(o ? o->m : 0), vLo = VOP(set1)(o ? o->L : 0);
+    /* streamed (nt), the other row's steps run sh elements ahead of this
+     * row's, sh the elements before yo's first vector boundary, so that
+     * each non-temporal store is aligned whatever yo's offset (NumPy's rows
+     * start 16 or 48 bytes off); its first sh elements and those past the
+     * last whole step go after the loop (row_logsub_stream, the same bits) */
+    const int64_t sh = nt ? FSS_FN(align_head)(yo, n) : 0;
+    int64_t o_done = sh;
     const T fill = x[0];
     V hi = VOP(set1)(-(T)INFINITY), lw = VOP(set1)((T)INFINITY);
     fss_ksum total = { 0.0, 0.0 };
@@ -551,13 +558,13 @@ static FSS_INLINE double FSS_FN(spec_loop_with)(const T *x, int64_t n, V magic, 
             V e[FSS_EXP_STEP];
             for (int j = 0; j < FSS_EXP_STEP; ++j)
                 e[j] = VOP(loadu)(x + i + j * W);
-            for (int j = 0; xo && j < FSS_EXP_STEP; ++j) {
-                const V out = FSS_FN(logsub_v)(VOP(loadu)(xo + i + j * W), vmo, vLo);
-                if (nt)
-                    VOP(stream)(yo + i + j * W, out);
-                else
-                    VOP(storeu)(yo + i + j * W, out);
+            if (xo && nt && i + sh + FSS_EXP_STEP * W <= n) {
+                for (int j = 0; j < FSS_EXP_STEP; ++j)
+                    VOP(stream)(yo + i + sh + j * W, FSS_FN(logsub_v)(VOP(loadu)(xo + i + sh + j * W), vmo, vLo));
+                o_done = i + sh + FSS_EXP_STEP * W;
             }
+            for (int j = 0; xo && !nt && j < FSS_EXP_STEP; ++j)
+                VOP(storeu)(yo + i + j * W, FSS_FN(logsub_v)(VOP(loadu)(xo + i + j * W), vmo, vLo));
             V h = e[0], l = e[0];
             for (int j = 1; j < FSS_EXP_STEP; ++j)
                 h = VOP(max)(h, e[j]), l = VOP(min)(l, e[j]);
@@ -571,8 +578,8 @@ static FSS_INLINE double FSS_FN(spec_loop_with)(const T *x, int64_t n, V magic, 
             const int64_t left = block_end - i;
             T *eo = e_out ? e_out + i : NULL;
             FSS_FN(prefetch_rows)(pa, pb, i);
-            const T *xoi = xo ? xo + i : NULL;
-            T *yoi = xo ? yo + i : NULL;
+            const T *xoi = xo && !nt ? xo + i : NULL; /* (streamed: after the loop) */
+            T *yoi = xo && !nt ? yo + i : NULL;
             if (left <= W)
                 FSS_FN(spec_last)(x + i, left, fill, magic, eo, &hi, &lw, &a0, 1, xoi, yoi, vmo, vLo);
             else if (left <= 2 * W)
@@ -584,6 +591,10 @@ static FSS_INLINE double FSS_FN(spec_loop_with)(const T *x, int64_t n, V magic, 
             i = block_end;
         }
         FSS_FN(lane_sum_flush)(&total, a0);
+    }
+    if (xo && nt) {
+        FSS_FN(row_logsub_stream)(xo, sh, o->m, o->L, yo);
+        FSS_FN(row_logsub_stream)(xo + o_done, n - o_done, o->m, o->L, yo + o_done);
     }
     *m = VOP(hmax)(hi);
     *lo = -VOP(hmax)(VOP(sub)(VOP(set1)(0), lw));
@@ -601,7 +612,7 @@ static double FSS_FN(spec_loop)(const T *x, int64_t n, V magic, T *e_out, T *m, 
 static double FSS_FN(spec_loop_logsub)(const T *x, int64_t n, V magic, T *m, T *lo, const T *pa, const T *pb,
                                        const LOGSUB_ROW *o)
 {
-    if (o->stream && FSS_HAVE_STREAM && (uintptr_t)o->y % (W * sizeof(T)) == 0)
+    if (o->stream && FSS_HAVE_STREAM && (uintptr_t)o->y % sizeof(T) == 0)
         return FSS_FN(spec_loop_with)(x, n, magic, NULL, m, lo, pa, pb, o, 1);
     return FSS_FN(spec_loop_with)(x, n, magic, NULL, m, lo, pa, pb, o, 0);
 }
@@ -786,12 +797,14 @@ static double FSS_FN(row_xent_terms)(const T *x, int64_t n, int64_t t, T *e_out,
  * with its start, tail and call. For rows in groups (driver/
  * softmax_driver_body.h, rows_range), whose output pass read its input
  * from L1 and cost a sixth of the row: Zen 5, AVX-512, log_softmax float32,
- * one thread, (1024, 1000) 216 -> 198 us. Rows of 4096 to 32000, one at a
- * time, measured 8-10% slower this way (the loop's own throughput, not its
- * overhead, sets their time), and keep their two passes; rows of 131072
- * and more, whose outputs stream (o->stream: non-temporal stores where yo
- * is vector-aligned), gain again: (16, 262144) 0.85 -> 0.64-0.79 ms. Where
- * the unshifted plan declines x, o is written first, on its own. */
+ * one thread, (1024, 1000) 216 -> 198 us. Longer rows, one at a time,
+ * take it where their outputs stream (o->stream: non-temporal stores, the
+ * other row's steps shifted to yo's vector boundary, see spec_loop_with):
+ * (256, 32000) 1.58 -> 1.18 ms, (16, 262144) 0.85 -> 0.64-0.79 ms; with
+ * plain stores rows of 4096 to 32000 measured 8-13% slower this way (the
+ * loop's own throughput, not its overhead, sets their time), and keep
+ * their two passes where the output stays in cache. Where the unshifted
+ * plan declines x, o is written first, on its own. */
 static double FSS_FN(row_sums_and_logsub)(const T *x, int64_t n, T *m, T *lo, double *count, const T *pa,
                                           const T *pb, double *unit, const LOGSUB_ROW *o)
 {
