@@ -115,3 +115,40 @@ def test_causal_prefixes_match_where(rng):
     np.testing.assert_array_equal(
         fs.softmax(x, axis=-1, causal=True), fs.softmax(x, axis=-1, where=mask)
     )
+
+
+def _out_at(shape, offset_bytes, dtype=np.float32):
+    """an empty array offset_bytes past a 64-byte boundary"""
+    n = int(np.prod(shape))
+    buf = np.empty(n + 64, dtype=dtype)
+    s = ((-buf.ctypes.data) % 64 + offset_bytes) // buf.itemsize
+    return buf[s : s + n].reshape(shape)
+
+
+@pytest.mark.parametrize("n", [2048, 2063, 4099, 32_000])
+@pytest.mark.parametrize("offset", [0, 4, 16, 44, 60])
+def test_streamed_rows_one_behind_at_every_offset(isa, n, offset, rng):
+    """Rows the one pass takes whose whole output streams (8 MiB and more,
+    driver/softmax_driver_body.h, softmax_behind): each row's terms into a
+    scratch row, the previous row's scaled out with non-temporal stores
+    during this row's pass, shifted to the output's vector boundary, the
+    last row after the loop; a non-finite row NaN at once, a row the one
+    pass declines in three passes. Every output offset, in place and two
+    threads give the bits of the rows in small batches (nothing streamed)."""
+    count = -(-(9 << 20) // (4 * n))
+    x = _rows(rng, n, count)
+    x[count // 3, n // 2] = np.nan
+    x[count // 2, 7] += 95.0  # far above the first element's K: declined
+    with np.errstate(invalid="ignore"):
+        want = np.concatenate([fs.softmax(x[r0 : r0 + 40], axis=-1) for r0 in range(0, count, 40)])
+        out = _out_at(x.shape, offset)
+        got = fs.softmax(x, axis=-1, out=out, num_threads=1)
+    assert got is out
+    np.testing.assert_array_equal(got, want)
+    assert np.isnan(got[count // 3]).all()
+    fine = [r for r in rng.choice(count, 12, replace=False) if r != count // 3]
+    ref.check_accuracy("softmax", got[fine], x[fine], axis=-1, context=f"{isa} n={n} +{offset}")
+    xi = x.copy()
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(fs.softmax(xi, axis=-1, out=xi, num_threads=1), want)
+        np.testing.assert_array_equal(fs.softmax(x, axis=-1, num_threads=2), want)

@@ -368,6 +368,57 @@ static void DFN(logsub_rows)(const KSET *k, const LOGSUB_ROW *out, int count, in
             k->row_logsub(out[j].x, n, out[j].m, out[j].L, out[j].y);
 }
 
+#if FSS_DRIVER_F32
+/* The shortest softmax rows for softmax_behind: the rows the one pass takes
+ * (FSS_SOFTMAX_ONE_PASS_MIN in kernels/softmax_row_kernels.h). Shorter ones
+ * take three passes in its scratch and a pass of their own out: (4096, 1000)
+ * float32 measured 5-13% slower so. */
+#define FSS_SOFTMAX_BEHIND_MIN ((int64_t)2048)
+
+/* Softmax rows whose output streams, one row behind: each row's terms into
+ * a scratch row (two, alternating, each staying in L2), the previous row's
+ * scaled out to its output with non-temporal stores during this row's pass
+ * (row_softmax_terms_with), the last after the loop: the output is written
+ * once and never read, where the terms stored to it and scaled there read
+ * every line of it from memory first. The bits of row_softmax. Returns 0,
+ * having done nothing, where the scratch cannot be had. */
+static int DFN(softmax_behind)(const fss_isa_kernels *k, fss_shape3 sh, fss_view3 X, fss_view3 Y, int64_t r0,
+                               int64_t r1)
+{
+    const int64_t n = sh.n_red, rows = sh.n_outer * sh.n_inner, ni = sh.n_inner;
+    T *scratch = (T *)malloc(2 * (size_t)n * sizeof(T));
+    if (scratch == NULL)
+        return 0;
+    const T *xb = (const T *)X.data;
+    T *yb = (T *)Y.data;
+    int64_t o = r0 / ni, i = r0 % ni;
+    LOGSUB_ROW owed = { NULL, NULL, 0, 0, 1, 1 };
+    for (int64_t r = r0; r < r1; ++r) {
+        const T *x = xb + o * X.s_outer + i * X.s_inner;
+        T *y = yb + o * Y.s_outer + i * Y.s_inner;
+        if (++i == ni)
+            i = 0, ++o;
+        const T *xn = r + 1 == rows ? NULL : xb + o * X.s_outer + i * X.s_inner;
+        T *terms = scratch + (r & 1) * n, m, hi, lo;
+        double unit;
+        const double S = k->TS.row_softmax_terms_with(x, n, terms, xn, &m, &unit, owed.x ? &owed : NULL);
+        owed.x = NULL;
+        if (isnan(S)) { /* scipy: NaN for every non-finite row */
+            DFN(fill)(y, n, 1, (T)NAN);
+            continue;
+        }
+        FSS_DCAT(fss_recip_split_, TS)(S, &hi, &lo);
+        const LOGSUB_ROW due = { terms, y, hi, lo, 1, 1 };
+        owed = due;
+    }
+    if (owed.x)
+        k->TS.row_scaleto_stream(owed.x, n, owed.m, owed.L, owed.y);
+    k->TS.stream_fence();
+    free(scratch);
+    return 1;
+}
+#endif
+
 /* Rows r0..r1 of the (outer x inner) rows, walked with a running
  * (outer, inner) position: a 64-bit division per row costs as much as a
  * whole short row's arithmetic. */
@@ -431,7 +482,7 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
             for (int j = 0; j < g; ++j) {
                 out[j].x = NULL;
                 if (op == FSS_LOG_SOFTMAX && sg[j].finite) {
-                    const LOGSUB_ROW due = { xg[j], yg[j], sg[j].m, (T)logs[j], 0 };
+                    const LOGSUB_ROW due = { xg[j], yg[j], sg[j].m, (T)logs[j], 0, 0 };
                     out[j] = due;
                 } else {
                     DFN(row_result)(k, op, xg[j], sh.n_red, yg[j], &sg[j], logs[j], 0);
@@ -452,7 +503,12 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
      * rows of 131072+ (which took this path already, its stores plain where
      * the row was not 64-byte aligned) the same. With plain stores (an
      * output that stays in cache) such rows measured 8-13% slower so. */
-    LOGSUB_ROW owed = { NULL, NULL, 0, 0, 1 };
+#if FSS_DRIVER_F32
+    if (op == FSS_SOFTMAX && stream && sh.n_red >= FSS_SOFTMAX_BEHIND_MIN && !DFN(chunked)(op, sh.n_red) &&
+        DFN(softmax_behind)(k, sh, X, Y, r0, r1))
+        return;
+#endif
+    LOGSUB_ROW owed = { NULL, NULL, 0, 0, 1, 0 };
     for (int64_t r = r0; r < r1; ++r) {
         const T *x = xb + o * X.s_outer + i * X.s_inner;
         T *y = yb + o * Y.s_outer + i * Y.s_inner;
@@ -468,7 +524,7 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
         const double L = s.finite ? DFN(log1p_rest)(k, s.rest) : 0.0;
         owed.x = NULL;
         if (s.finite) {
-            const LOGSUB_ROW due = { x, y, s.m, (T)L, 1 };
+            const LOGSUB_ROW due = { x, y, s.m, (T)L, 1, 0 };
             owed = due;
         } else {
             DFN(row_result)(k, op, x, sh.n_red, y, &s, L, stream);

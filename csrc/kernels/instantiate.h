@@ -121,12 +121,15 @@
 /* the column one pass's second half: float only (col_kernels.h) */
 #define FSS_COL_EXPSCALE_f32 FSS_FN_OF(col_expscale, f32)
 #define FSS_COL_EXPSCALE_f64 NULL
+#define FSS_ROW_SOFTMAX_TERMS_WITH_f32 FSS_FN_OF(row_softmax_terms_with, f32)
+#define FSS_ROW_SOFTMAX_TERMS_WITH_f64 NULL
 #define FSS_SET_INIT(ts, type, width)                                                      \
     {                                                                                      \
         FSS_FN_OF(row_max, ts), FSS_FN_OF(row_maxmin, ts), FSS_FN_OF(row_expsum, ts),     \
             FSS_FN_OF(row_scale, ts), FSS_FN_OF(row_expscale, ts), FSS_FN_OF(row_logsub, ts), \
-            FSS_FN_OF(row_logsub_stream, ts), FSS_FN_OF(stream_fence, ts), FSS_FN_OF(row_softmax, ts),                  \
-            FSS_FN_OF(row_softmax_terms, ts),                                              \
+            FSS_FN_OF(row_logsub_stream, ts), FSS_FN_OF(row_scaleto_stream, ts),           \
+            FSS_FN_OF(stream_fence, ts), FSS_FN_OF(row_softmax, ts),                       \
+            FSS_FN_OF(row_softmax_terms, ts), FSS_ROW_SOFTMAX_TERMS_WITH_##ts,             \
             FSS_FN_OF(col_stats, ts), FSS_FN_OF(col_scale, ts), FSS_COL_EXPSCALE_##ts,        \
             FSS_FN_OF(col_logsub, ts),                                                     \
             FSS_COL_MAX(type),                                                             \

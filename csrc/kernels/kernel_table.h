@@ -34,12 +34,15 @@
 #define FSS_XENT_LANE_BUF 2048
 
 #define FSS_DECLARE_KERNEL_SET(T, TS)                                                        \
-    /* a log_softmax row's output to write: y = (x - m) - L (row_sums_and_logsub) */         \
+    /* a row's output to write during another row's pass: log_softmax's y = (x - m) - L \
+     * (row_sums_and_logsub), or with scale set softmax's y = x m + x L, x its terms and  \
+     * m + L the reciprocal of their sum (row_softmax_terms_with) */                      \
     typedef struct {                                                                         \
         const T *x;                                                                          \
         T *y;                                                                                \
         T m, L;                                                                              \
         int stream; /* non-temporal stores (row_logsub_stream's; stream_fence after) */        \
+        int scale;  /* softmax's scaling (streamed only) */                                  \
     } fss_logsub_row_##TS;                                                                   \
     typedef struct {                                                                         \
         /* max over a contiguous row (a NaN may or may not win: callers check the sum) */   \
@@ -59,6 +62,9 @@
         /* row_logsub's bits, non-temporal stores where the ISA has them; stream_fence after  \
          * the last row */                                                                   \
         void (*row_logsub_stream)(const T *x, int64_t n, T m, T L, T *y);                    \
+        /* y = x s + x s_lo (row_scale's bits, x not y), non-temporal stores where the ISA     \
+         * has them; stream_fence after the last row */                                      \
+        void (*row_scaleto_stream)(const T *x, int64_t n, T s, T s_lo, T *y);                \
         void (*stream_fence)(void);                                                          \
         /* softmax of a row into y (may be x), its pass plan by length (one_pass 0: the  \
          * three passes); 0: not finite (y then NaN throughout is the caller's); pa:      \
@@ -68,6 +74,10 @@
          * row is not finite, *m then row_max's; exact: no rounding of x - m in any term */ \
         double (*row_softmax_terms)(const T *x, int64_t n, T *y, const T *pa, int one_pass,  \
                                     int exact, T *m, double *unit);                         \
+        /* row_softmax_terms (one_pass 1, exact 0) into y, not x, while o (streamed, scale:  \
+         * another row's softmax output) is written in the same steps; NULL for double */    \
+        double (*row_softmax_terms_with)(const T *x, int64_t n, T *y, const T *pa, T *m,     \
+                                         double *unit, const fss_logsub_row_##TS *o);        \
         /* Up to col_width adjacent columns of a strided reduced axis (row stride rs,        \
          * elements of a row contiguous): per-column max, rest and count, exps to e_out; \
          * comp: exponentials compensated for the rounding of x - m (as row_sumexp_c); unit  \

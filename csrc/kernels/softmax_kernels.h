@@ -431,6 +431,36 @@ static void FSS_FN(row_logsub_stream)(const T *x, int64_t n, T m, T L, T *y)
         VOP(store_part)(y + i, FSS_FN(logsub_v)(VOP(load_part)(x + i, n - i, m), vm, vl), n - i);
 }
 
+/* y = x s + x s_lo, row_scale's arithmetic from x into y: the elements
+ * before y's first vector boundary as one partial vector, whole vectors
+ * with non-temporal stores where the ISA has them, the tail as one partial
+ * vector (the same operations throughout, so row_scale's bits). No fence
+ * (stream_fence). */
+static void FSS_FN(row_scaleto_stream)(const T *x, int64_t n, T s, T s_lo, T *y)
+{
+    const V vs = VOP(set1)(s), vl = VOP(set1)(s_lo);
+    int64_t i = FSS_FN(align_head)(y, n);
+    if ((uintptr_t)y % sizeof(T) != 0) { /* no element boundary to align to: plain stores */
+        for (; i < n; i += W) {
+            const V x0 = VOP(load_part)(x + i, n - i, 0);
+            VOP(store_part)(y + i, VOP(fmadd)(x0, vs, VOP(mul)(x0, vl)), n - i);
+        }
+        return;
+    }
+    if (i > 0) {
+        const V x0 = VOP(load_part)(x, i, 0);
+        VOP(store_part)(y, VOP(fmadd)(x0, vs, VOP(mul)(x0, vl)), i);
+    }
+    for (; i + W <= n; i += W) {
+        const V x0 = VOP(loadu)(x + i);
+        VOP(stream)(y + i, VOP(fmadd)(x0, vs, VOP(mul)(x0, vl)));
+    }
+    if (i < n) {
+        const V x0 = VOP(load_part)(x + i, n - i, 0);
+        VOP(store_part)(y + i, VOP(fmadd)(x0, vs, VOP(mul)(x0, vl)), n - i);
+    }
+}
+
 /* Orders the non-temporal stores before it ahead of any later store (the
  * callers' results complete before they return) */
 static void FSS_FN(stream_fence)(void) { fss_stream_fence(); }

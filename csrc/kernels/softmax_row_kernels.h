@@ -5,6 +5,7 @@
  * same T / TS / V / VOP bindings. */
 
 #define FSS_FN(name) FSS_CAT(FSS_CAT(fss_##name##_, TS), FSS_CAT(_, FSS_ISA_SUFFIX))
+#define LOGSUB_ROW FSS_CAT(fss_logsub_row_, TS)
 
 #if FSS_EXP_UNSHIFTED
 /* Float rows of at least this many elements take their maximum and sum in
@@ -87,6 +88,38 @@ static double FSS_FN(row_softmax_terms)(const T *x, int64_t n, T *y, const T *pa
     return isfinite(*m) ? FSS_FN(row_expsum)(x, n, *m, -(T)INFINITY, y, pa, NULL) : NAN;
 }
 
+#if FSS_EXP_UNSHIFTED
+/* row_softmax_terms (one_pass 1, exact 0) of x into y, which is not x,
+ * while o (may be NULL; o->scale and o->stream set), the previous row's
+ * terms, goes out scaled to its row with non-temporal stores in the same
+ * steps (spec_loop_logsub): the rows' softmax one row behind, for outputs
+ * that stream (driver/softmax_driver_body.h, rows_range), the terms in a
+ * scratch row that stays in L2. Where the one pass declines x (or the ISA
+ * has no streaming store), o is written on its own first. The bits of
+ * row_softmax's terms and of row_scale's scaling. */
+static double FSS_FN(row_softmax_terms_with)(const T *x, int64_t n, T *y, const T *pa, T *m, double *unit,
+                                             const LOGSUB_ROW *o)
+{
+    T K;
+    int tried = 0;
+    if (o && FSS_HAVE_STREAM && (uintptr_t)o->y % sizeof(T) == 0 && n >= FSS_SOFTMAX_ONE_PASS_MIN &&
+        FSS_FN(unshifted_k)(x[0], &K)) {
+        const V magic = VOP(set1)(FSS_FN(unshifted_magic)(K));
+        T mx, mn, Km;
+        const double S = FSS_FN(spec_loop_logsub)(x, n, magic, y, &mx, &mn, pa, NULL, o);
+        if (FSS_FN(spec_in_range)(K, mx, mn, &Km) && S == S) {
+            *m = mx;
+            *unit = FSS_FN(unshifted_unit)(mx, Km, K);
+            return S;
+        }
+        o = NULL, tried = 1; /* o written; the one pass declines x */
+    }
+    if (o)
+        FSS_FN(row_scaleto_stream)(o->x, n, o->m, o->L, o->y);
+    return FSS_FN(row_softmax_terms)(x, n, y, pa, !tried, 0, m, unit);
+}
+#endif
+
 /* Softmax of the row x into y (y may be x): row_softmax_terms's terms
  * divided by their sum (1/sum split in two floats). 0 where the row is not
  * finite (y then holds anything: the caller writes NaN throughout, as scipy
@@ -104,3 +137,4 @@ static int FSS_FN(row_softmax)(const T *x, int64_t n, T *y, const T *pa, int one
 }
 
 #undef FSS_FN
+#undef LOGSUB_ROW

@@ -532,8 +532,14 @@ static FSS_INLINE void FSS_FN(spec_last)(const T *x, int64_t left, T fill, V mag
  * the plan's range, which the caller checks afterwards from *m and *lo.
  * o (may be NULL): another row of n elements whose log_softmax output is
  * written in the same steps (row_sums_and_logsub). */
+static FSS_INLINE V FSS_FN(other_v)(V v, V vm, V vL, const int so)
+{
+    return so ? VOP(fmadd)(v, vm, VOP(mul)(v, vL)) : FSS_FN(logsub_v)(v, vm, vL);
+}
+
 static FSS_INLINE double FSS_FN(spec_loop_with)(const T *x, int64_t n, V magic, T *e_out, T *m, T *lo,
-                                                const T *pa, const T *pb, const LOGSUB_ROW *o, const int nt)
+                                                const T *pa, const T *pb, const LOGSUB_ROW *o, const int nt,
+                                                const int so)
 {
     const T *xo = o ? o->x : NULL;
     T *yo = o ? o->y : NULL;
@@ -560,7 +566,7 @@ static FSS_INLINE double FSS_FN(spec_loop_with)(const T *x, int64_t n, V magic, 
                 e[j] = VOP(loadu)(x + i + j * W);
             if (xo && nt && i + sh + FSS_EXP_STEP * W <= n) {
                 for (int j = 0; j < FSS_EXP_STEP; ++j)
-                    VOP(stream)(yo + i + sh + j * W, FSS_FN(logsub_v)(VOP(loadu)(xo + i + sh + j * W), vmo, vLo));
+                    VOP(stream)(yo + i + sh + j * W, FSS_FN(other_v)(VOP(loadu)(xo + i + sh + j * W), vmo, vLo, so));
                 o_done = i + sh + FSS_EXP_STEP * W;
             }
             for (int j = 0; xo && !nt && j < FSS_EXP_STEP; ++j)
@@ -592,7 +598,10 @@ static FSS_INLINE double FSS_FN(spec_loop_with)(const T *x, int64_t n, V magic, 
         }
         FSS_FN(lane_sum_flush)(&total, a0);
     }
-    if (xo && nt) {
+    if (xo && nt && so) {
+        FSS_FN(row_scaleto_stream)(xo, sh, o->m, o->L, yo);
+        FSS_FN(row_scaleto_stream)(xo + o_done, n - o_done, o->m, o->L, yo + o_done);
+    } else if (xo && nt) {
         FSS_FN(row_logsub_stream)(xo, sh, o->m, o->L, yo);
         FSS_FN(row_logsub_stream)(xo + o_done, n - o_done, o->m, o->L, yo + o_done);
     }
@@ -604,17 +613,19 @@ static FSS_INLINE double FSS_FN(spec_loop_with)(const T *x, int64_t n, V magic, 
 static double FSS_FN(spec_loop)(const T *x, int64_t n, V magic, T *e_out, T *m, T *lo, const T *pa,
                                 const T *pb)
 {
-    return FSS_FN(spec_loop_with)(x, n, magic, e_out, m, lo, pa, pb, NULL, 0);
+    return FSS_FN(spec_loop_with)(x, n, magic, e_out, m, lo, pa, pb, NULL, 0, 0);
 }
 
-/* spec_loop without e_out, another row's log_softmax output o written
- * alongside (row_sums_and_logsub) */
-static double FSS_FN(spec_loop_logsub)(const T *x, int64_t n, V magic, T *m, T *lo, const T *pa, const T *pb,
-                                       const LOGSUB_ROW *o)
+/* spec_loop with another row's output o written alongside: log_softmax's
+ * (row_sums_and_logsub), or softmax's scaled terms (o->scale, streamed
+ * only: row_softmax_terms_with) */
+static double FSS_FN(spec_loop_logsub)(const T *x, int64_t n, V magic, T *e_out, T *m, T *lo, const T *pa,
+                                       const T *pb, const LOGSUB_ROW *o)
 {
     if (o->stream && FSS_HAVE_STREAM && (uintptr_t)o->y % sizeof(T) == 0)
-        return FSS_FN(spec_loop_with)(x, n, magic, NULL, m, lo, pa, pb, o, 1);
-    return FSS_FN(spec_loop_with)(x, n, magic, NULL, m, lo, pa, pb, o, 0);
+        return o->scale ? FSS_FN(spec_loop_with)(x, n, magic, e_out, m, lo, pa, pb, o, 1, 1)
+                        : FSS_FN(spec_loop_with)(x, n, magic, e_out, m, lo, pa, pb, o, 1, 0);
+    return FSS_FN(spec_loop_with)(x, n, magic, e_out, m, lo, pa, pb, o, 0, 0);
 }
 
 /* Whether spec_loop's terms of the magic of K are right for the row it
@@ -746,7 +757,7 @@ static FSS_INLINE double FSS_FN(xent_terms_with)(const T *x, int64_t n, int64_t 
     if (n > 0 && FSS_FN(unshifted_k)(x[0], &K)) {
         const V magic = VOP(set1)(FSS_FN(unshifted_magic)(K));
         T mx, mn, Km;
-        const double S = o ? FSS_FN(spec_loop_logsub)(x, n, magic, &mx, &mn, pa, pb, o)
+        const double S = o ? FSS_FN(spec_loop_logsub)(x, n, magic, NULL, &mx, &mn, pa, pb, o)
                            : FSS_FN(spec_loop)(x, n, magic, e_out, &mx, &mn, pa, pb);
         o = NULL; /* written */
         if (FSS_FN(spec_in_range)(K, mx, mn, &Km) && S == S) {
