@@ -148,3 +148,12 @@ def axis_choices(ndim):
 
 def random_array(rng, shape, dtype, scale=3.0):
     return (rng.standard_normal(shape) * scale).astype(dtype)
+
+
+def out_at(shape, offset_bytes, dtype=np.float32):
+    """An empty array offset_bytes past a 64-byte boundary (an ``out`` at a
+    chosen alignment)."""
+    n = int(np.prod(shape))
+    buf = np.empty(n + 64, dtype=dtype)
+    s = ((-buf.ctypes.data) % 64 + offset_bytes) // buf.itemsize
+    return buf[s : s + n].reshape(shape)

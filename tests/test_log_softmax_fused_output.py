@@ -13,6 +13,7 @@ against the longdouble reference, against each row alone, in place, with
 two threads and in float64.
 """
 
+import helpers
 import numpy as np
 import pytest
 import reference as ref
@@ -129,14 +130,6 @@ def test_long_rows_one_behind(isa, n, rng):
     np.testing.assert_array_equal(fs.log_softmax(xi, axis=-1, out=xi, num_threads=1), got)
 
 
-def _out_at(shape, offset_bytes, dtype=np.float32):
-    """an empty array offset_bytes past a 64-byte boundary"""
-    n = int(np.prod(shape))
-    buf = np.empty(n + 64, dtype=dtype)
-    s = ((-buf.ctypes.data) % 64 + offset_bytes) // buf.itemsize
-    return buf[s : s + n].reshape(shape)
-
-
 @pytest.mark.parametrize("n", [2049, 2063, 4099, 32_000])
 @pytest.mark.parametrize("offset", [0, 4, 16, 44, 60])
 def test_streamed_rows_one_behind_at_every_offset(isa, n, offset, rng):
@@ -154,7 +147,7 @@ def test_streamed_rows_one_behind_at_every_offset(isa, n, offset, rng):
         want = np.concatenate(
             [fs.log_softmax(x[r0 : r0 + 40], axis=-1) for r0 in range(0, count, 40)]
         )
-        out = _out_at(x.shape, offset)
+        out = helpers.out_at(x.shape, offset)
         got = fs.log_softmax(x, axis=-1, out=out, num_threads=1)
     assert got is out
     np.testing.assert_array_equal(got, want)

@@ -10,6 +10,7 @@ bounds, at lengths either side of the threshold and of every vector, step
 and block edge.
 """
 
+import helpers
 import numpy as np
 import pytest
 import reference as ref
@@ -117,14 +118,6 @@ def test_causal_prefixes_match_where(rng):
     )
 
 
-def _out_at(shape, offset_bytes, dtype=np.float32):
-    """an empty array offset_bytes past a 64-byte boundary"""
-    n = int(np.prod(shape))
-    buf = np.empty(n + 64, dtype=dtype)
-    s = ((-buf.ctypes.data) % 64 + offset_bytes) // buf.itemsize
-    return buf[s : s + n].reshape(shape)
-
-
 @pytest.mark.parametrize("n", [2048, 2063, 4099, 32_000])
 @pytest.mark.parametrize("offset", [0, 4, 16, 44, 60])
 def test_streamed_rows_one_behind_at_every_offset(isa, n, offset, rng):
@@ -141,7 +134,7 @@ def test_streamed_rows_one_behind_at_every_offset(isa, n, offset, rng):
     x[count // 2, 7] += 95.0  # far above the first element's K: declined
     with np.errstate(invalid="ignore"):
         want = np.concatenate([fs.softmax(x[r0 : r0 + 40], axis=-1) for r0 in range(0, count, 40)])
-        out = _out_at(x.shape, offset)
+        out = helpers.out_at(x.shape, offset)
         got = fs.softmax(x, axis=-1, out=out, num_threads=1)
     assert got is out
     np.testing.assert_array_equal(got, want)

@@ -368,6 +368,23 @@ static void DFN(logsub_rows)(const KSET *k, const LOGSUB_ROW *out, int count, in
             k->row_logsub(out[j].x, n, out[j].m, out[j].L, out[j].y);
 }
 
+/* A walk over the (outer x inner) rows from a row on: each step gives that
+ * row's input and output and the next row's input (NULL after the last
+ * row), and moves on */
+typedef struct {
+    int64_t o, i;
+} DFN(walk);
+
+static inline void DFN(walk_step)(DFN(walk) *w, fss_view3 X, fss_view3 Y, int64_t ni, int last, const T **x, T **y,
+                                  const T **xn)
+{
+    *x = (const T *)X.data + w->o * X.s_outer + w->i * X.s_inner;
+    *y = (T *)Y.data + w->o * Y.s_outer + w->i * Y.s_inner;
+    if (++w->i == ni)
+        w->i = 0, ++w->o;
+    *xn = last ? NULL : (const T *)X.data + w->o * X.s_outer + w->i * X.s_inner;
+}
+
 #if FSS_DRIVER_F32
 /* The shortest softmax rows for softmax_behind: the rows the one pass takes
  * (FSS_SOFTMAX_ONE_PASS_MIN in kernels/softmax_row_kernels.h). Shorter ones
@@ -389,16 +406,12 @@ static int DFN(softmax_behind)(const fss_isa_kernels *k, fss_shape3 sh, fss_view
     T *scratch = (T *)malloc(2 * (size_t)n * sizeof(T));
     if (scratch == NULL)
         return 0;
-    const T *xb = (const T *)X.data;
-    T *yb = (T *)Y.data;
-    int64_t o = r0 / ni, i = r0 % ni;
+    DFN(walk) wk = { r0 / ni, r0 % ni };
     LOGSUB_ROW owed = { NULL, NULL, 0, 0, 1, 1 };
     for (int64_t r = r0; r < r1; ++r) {
-        const T *x = xb + o * X.s_outer + i * X.s_inner;
-        T *y = yb + o * Y.s_outer + i * Y.s_inner;
-        if (++i == ni)
-            i = 0, ++o;
-        const T *xn = r + 1 == rows ? NULL : xb + o * X.s_outer + i * X.s_inner;
+        const T *x, *xn;
+        T *y;
+        DFN(walk_step)(&wk, X, Y, ni, r + 1 == rows, &x, &y, &xn);
         T *terms = scratch + (r & 1) * n, m, hi, lo;
         double unit;
         const double S = k->TS.row_softmax_terms_with(x, n, terms, xn, &m, &unit, owed.x ? &owed : NULL);
@@ -509,13 +522,11 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
         return;
 #endif
     LOGSUB_ROW owed = { NULL, NULL, 0, 0, 1, 0 };
+    DFN(walk) wk = { o, i };
     for (int64_t r = r0; r < r1; ++r) {
-        const T *x = xb + o * X.s_outer + i * X.s_inner;
-        T *y = yb + o * Y.s_outer + i * Y.s_inner;
-        if (++i == ni)
-            i = 0, ++o;
-        const int last = r + 1 == rows;
-        const T *xn = last ? NULL : xb + o * X.s_outer + i * X.s_inner;
+        const T *x, *xn;
+        T *y;
+        DFN(walk_step)(&wk, X, Y, ni, r + 1 == rows, &x, &y, &xn);
         if (op != FSS_LOG_SOFTMAX || !stream) {
             DFN(row_general)(k, op, x, sh.n_red, y, xn, stream, 1);
             continue;
