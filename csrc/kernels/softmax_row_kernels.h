@@ -92,7 +92,7 @@ static double FSS_FN(row_softmax_terms)(const T *x, int64_t n, T *y, const T *pa
 /* row_softmax_terms (one_pass 1, exact 0) of x into y, which is not x,
  * while o (may be NULL; o->scale and o->stream set), the previous row's
  * terms, goes out scaled to its row with non-temporal stores in the same
- * steps (spec_loop_logsub): the rows' softmax one row behind, for outputs
+ * steps (spec_loop_other): the rows' softmax one row behind, for outputs
  * that stream (driver/softmax_driver_body.h, rows_range), the terms in a
  * scratch row that stays in L2. Where the one pass declines x (or the ISA
  * has no streaming store), o is written on its own first. The bits of
@@ -106,7 +106,7 @@ static double FSS_FN(row_softmax_terms_with)(const T *x, int64_t n, T *y, const 
         FSS_FN(unshifted_k)(x[0], &K)) {
         const V magic = VOP(set1)(FSS_FN(unshifted_magic)(K));
         T mx, mn, Km;
-        const double S = FSS_FN(spec_loop_logsub)(x, n, magic, y, &mx, &mn, pa, NULL, o);
+        const double S = FSS_FN(spec_loop_other)(x, n, magic, y, &mx, &mn, pa, NULL, o);
         if (FSS_FN(spec_in_range)(K, mx, mn, &Km) && S == S) {
             *m = mx;
             *unit = FSS_FN(unshifted_unit)(mx, Km, K);

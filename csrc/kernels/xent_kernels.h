@@ -525,18 +525,22 @@ static FSS_INLINE void FSS_FN(spec_last)(const T *x, int64_t left, T fill, V mag
     FSS_FN(spec_add)(a0, e, nv);
 }
 
-/* The one pass of row_xent_terms: every term 2^-K exp(x) of the magic of
- * a K the caller chose before seeing the row, stored to e_out (may be
- * NULL, may alias x) and summed, all of them; the row's max to *m and min
- * to *lo. Unchecked: the terms are right only where every element lies in
- * the plan's range, which the caller checks afterwards from *m and *lo.
- * o (may be NULL): another row of n elements whose log_softmax output is
- * written in the same steps (row_sums_and_logsub). */
+/* The other row's output of spec_loop_with from its input v: log_softmax's
+ * (v - m) - L, or with so softmax's scaling v m + v L (m + L the
+ * reciprocal of its terms' sum, v a term: row_scale's arithmetic) */
 static FSS_INLINE V FSS_FN(other_v)(V v, V vm, V vL, const int so)
 {
     return so ? VOP(fmadd)(v, vm, VOP(mul)(v, vL)) : FSS_FN(logsub_v)(v, vm, vL);
 }
 
+/* The one pass of row_xent_terms: every term 2^-K exp(x) of the magic of
+ * a K the caller chose before seeing the row, stored to e_out (may be
+ * NULL, may alias x) and summed, all of them; the row's max to *m and min
+ * to *lo. Unchecked: the terms are right only where every element lies in
+ * the plan's range, which the caller checks afterwards from *m and *lo.
+ * o (may be NULL): another row of n elements whose output is written in
+ * the same steps: log_softmax's (row_sums_and_logsub), or, streamed only
+ * (nt), softmax's scaled terms (so: row_softmax_terms_with). */
 static FSS_INLINE double FSS_FN(spec_loop_with)(const T *x, int64_t n, V magic, T *e_out, T *m, T *lo,
                                                 const T *pa, const T *pb, const LOGSUB_ROW *o, const int nt,
                                                 const int so)
@@ -548,7 +552,8 @@ static FSS_INLINE double FSS_FN(spec_loop_with)(const T *x, int64_t n, V magic, 
      * row's, sh the elements before yo's first vector boundary, so that
      * each non-temporal store is aligned whatever yo's offset (NumPy's rows
      * start 16 or 48 bytes off); its first sh elements and those past the
-     * last whole step go after the loop (row_logsub_stream, the same bits) */
+     * last whole step go after the loop (row_logsub_stream or
+     * row_scaleto_stream, the same bits) */
     const int64_t sh = nt ? FSS_FN(align_head)(yo, n) : 0;
     int64_t o_done = sh;
     const T fill = x[0];
@@ -619,7 +624,7 @@ static double FSS_FN(spec_loop)(const T *x, int64_t n, V magic, T *e_out, T *m, 
 /* spec_loop with another row's output o written alongside: log_softmax's
  * (row_sums_and_logsub), or softmax's scaled terms (o->scale, streamed
  * only: row_softmax_terms_with) */
-static double FSS_FN(spec_loop_logsub)(const T *x, int64_t n, V magic, T *e_out, T *m, T *lo, const T *pa,
+static double FSS_FN(spec_loop_other)(const T *x, int64_t n, V magic, T *e_out, T *m, T *lo, const T *pa,
                                        const T *pb, const LOGSUB_ROW *o)
 {
     if (o->stream && FSS_HAVE_STREAM && (uintptr_t)o->y % sizeof(T) == 0)
@@ -757,7 +762,7 @@ static FSS_INLINE double FSS_FN(xent_terms_with)(const T *x, int64_t n, int64_t 
     if (n > 0 && FSS_FN(unshifted_k)(x[0], &K)) {
         const V magic = VOP(set1)(FSS_FN(unshifted_magic)(K));
         T mx, mn, Km;
-        const double S = o ? FSS_FN(spec_loop_logsub)(x, n, magic, NULL, &mx, &mn, pa, pb, o)
+        const double S = o ? FSS_FN(spec_loop_other)(x, n, magic, NULL, &mx, &mn, pa, pb, o)
                            : FSS_FN(spec_loop)(x, n, magic, e_out, &mx, &mn, pa, pb);
         o = NULL; /* written */
         if (FSS_FN(spec_in_range)(K, mx, mn, &Km) && S == S) {
