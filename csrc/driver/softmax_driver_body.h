@@ -125,7 +125,6 @@ static const T *DFN(map_pages)(const T *x, T *y, int64_t n)
 #define FSS_STREAM_BYTES ((int64_t)8 << 20)
 #endif
 
-
 #if FSS_DRIVER_F32
 /* Softmax of a float row of at least FSS_LONG_ROW elements, in chunks of
  * FSS_CHUNK: each chunk's maximum m_c, then its exponentials exp(x - m_c)
@@ -506,6 +505,12 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
         DFN(logsub_rows)(&k->TS, out, owed, sh.n_red);
         return;
     }
+#if FSS_DRIVER_F32
+    /* softmax rows the one pass takes whose output streams: one row behind */
+    if (op == FSS_SOFTMAX && stream && sh.n_red >= FSS_SOFTMAX_BEHIND_MIN && !DFN(chunked)(op, sh.n_red) &&
+        DFN(softmax_behind)(k, sh, X, Y, r0, r1))
+        return;
+#endif
     /* a log_softmax row whose output streams (these rows are past the
      * groups' 8 KiB): that output written during the next row's pass
      * (row_sums_and_logsub, its non-temporal stores aligned whatever the
@@ -516,11 +521,6 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
      * rows of 131072+ (which took this path already, its stores plain where
      * the row was not 64-byte aligned) the same. With plain stores (an
      * output that stays in cache) such rows measured 8-13% slower so. */
-#if FSS_DRIVER_F32
-    if (op == FSS_SOFTMAX && stream && sh.n_red >= FSS_SOFTMAX_BEHIND_MIN && !DFN(chunked)(op, sh.n_red) &&
-        DFN(softmax_behind)(k, sh, X, Y, r0, r1))
-        return;
-#endif
     LOGSUB_ROW owed = { NULL, NULL, 0, 0, 1, 0 };
     DFN(walk) wk = { o, i };
     for (int64_t r = r0; r < r1; ++r) {
