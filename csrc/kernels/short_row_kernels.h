@@ -464,8 +464,8 @@ static inline int FSS_FN(short_block_max)(T buf[][W], int64_t n, int k, T *mv, T
  * is untouched. */
 static int FSS_FN(rows_short)(int op, const T *const *xr, T *const *yr, int64_t n, int k)
 {
-    T buf[FSS_SHORT_MAX_LSE(W)][W], mv[W], hi[W], lo[W];
-    double rest[W], cnt[W];
+    T buf[FSS_SHORT_MAX_LSE(W)][W], mv[W], hi[W] = { 0 }, lo[W] = { 0 }; /* (set: GCC cannot see every lane written) */
+    double rest[W] = { 0 }, cnt[W] = { 0 };
     /* lanes past k hold zeros: finite, and their results are never stored */
     FSS_FN(short_gather)(buf, xr, n, k);
     T nmv[W];

@@ -35,7 +35,7 @@ static int FSS_FN(rows_xent_sums)(const T *const *xr, int64_t n, int k, const in
 {
     T(*buf)[W] = (T(*)[W])block;
     T mv[W], nmv[W];
-    double r[W], cnt[W];
+    double r[W] = { 0 }, cnt[W] = { 0 }; /* (set: GCC cannot see every lane written) */
     FSS_FN(short_gather)(buf, xr, n, k);
     int ok = FSS_FN(short_block_max)(buf, n, k, mv, nmv);
     FSS_FN(short_sums_c)(buf, n, VOP(loadu)(mv), VOP(loadu)(nmv), ok, 1, r, cnt, unit);
@@ -58,7 +58,7 @@ static int FSS_FN(rows_xent_sums)(const T *const *xr, int64_t n, int k, const in
 static void FSS_FN(rows_xent_scale)(T *block, T *const *yr, int64_t n, int k, int ok, const double *s)
 {
     T(*buf)[W] = (T(*)[W])block;
-    T hi[W], lo[W];
+    T hi[W] = { 0 }, lo[W] = { 0 };
     for (int j = 0; j < W; ++j) {
         const double sj = j < k && (ok & (1 << j)) ? s[j] : 0.0;
         hi[j] = (T)sj;

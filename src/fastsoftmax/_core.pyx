@@ -82,7 +82,8 @@ cdef bint _views(int k, cnp.PyArrayObject **arrs, bint *keeps, int axis,
     cdef bint chain
     cdef int64_t dn[64]
     cdef int64_t ds[3][64]
-    cdef int64_t tn, ts[3], absj, absq
+    cdef int64_t tn, absj, absq
+    cdef int64_t ts[3]
     if k < 1 or k > 3:
         return False
     for a in range(k):
