@@ -1,4 +1,4 @@
-"""Softmax of float32 rows of at least FSS_SOFTMAX_ONE_PASS_MIN (2048)
+"""Softmax of float32 rows of at least FSS_SOFTMAX_ONE_PASS_MIN (64)
 elements through one pass (csrc/kernels/softmax_row_kernels.h, row_softmax):
 the terms 2^-K exp(x) and the row's maximum and minimum together (spec_loop),
 then the terms divided by their sum. In place the terms are made again in the
@@ -17,10 +17,12 @@ import reference as ref
 
 import fastsoftmax as fs
 
-ONE_PASS_MIN = 2048
-# below and at the threshold, tails of every vector width and step (8 x 16
+ONE_PASS_MIN = 64
+# below and at the threshold, past the short kernels (7 vectors: 56 floats on
+# AVX2, 112 on AVX-512), tails of every vector width and step (8 x 16
 # floats), block edges (4096), a row past the L2-sized rows
-LENGTHS = [2047, 2048, 2049, 2063, 2175, 4095, 4096, 4097, 8191, 8300, 40_001]
+LENGTHS = [63, 64, 65, 79, 113, 127, 129, 1000, 2047, 2048, 2063, 2175, 4095, 4096, 4097, 8191, 8300]
+LENGTHS += [40_001]
 
 
 def _rows(rng, n, count=4):
@@ -73,7 +75,7 @@ def _declined(rng, n):
     return x.astype(np.float32)
 
 
-@pytest.mark.parametrize("n", [2048, 5000])
+@pytest.mark.parametrize("n", [ONE_PASS_MIN, 1000, 2048, 5000])
 def test_rows_the_one_pass_declines(isa, n, rng):
     x = _declined(rng, n)
     got = fs.softmax(x, axis=-1)
@@ -108,7 +110,7 @@ def test_input_left_alone(isa, rng):
 
 
 def test_causal_prefixes_match_where(rng):
-    """a causal row's prefix of 2048 or more elements takes the three passes,
+    """a causal row's prefix of 64 or more elements takes the three passes,
     as its row padded with -inf (where=) does: the same bits"""
     L = S = ONE_PASS_MIN + 20
     x = rng.standard_normal((L, S)).astype(np.float32) * 3

@@ -385,10 +385,13 @@ static inline void DFN(walk_step)(DFN(walk) *w, fss_view3 X, fss_view3 Y, int64_
 }
 
 #if FSS_DRIVER_F32
-/* The shortest softmax rows for softmax_behind: the rows the one pass takes
- * (FSS_SOFTMAX_ONE_PASS_MIN in kernels/softmax_row_kernels.h). Shorter ones
- * take three passes in its scratch and a pass of their own out: (4096, 1000)
- * float32 measured 5-13% slower so. */
+/* The shortest softmax rows for softmax_behind. Shorter ones (the one pass
+ * takes them too, from FSS_SOFTMAX_ONE_PASS_MIN in
+ * kernels/softmax_row_kernels.h) measured slower so on Zen 5, out= reused,
+ * cycles a float, AVX-512 and AVX2: (4096, 1000) 0.77 -> 0.99 and 1.14 ->
+ * 1.07, (2048, 1500) 0.67 -> 0.81 and 1.15 -> 1.28, (8192, 500) 0.95 -> 2.1
+ * and 1.37 -> 2.43 (rows not a cache line long: each one's stores start and
+ * end inside a line). */
 #define FSS_SOFTMAX_BEHIND_MIN ((int64_t)2048)
 
 /* Softmax rows whose output streams, one row behind: each row's terms into

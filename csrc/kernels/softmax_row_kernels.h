@@ -9,12 +9,20 @@
 
 #if FSS_EXP_UNSHIFTED
 /* Float rows of at least this many elements take their maximum and sum in
- * one pass (spec_loop); shorter ones keep the max pass, which costs less than
- * the one pass's tracking of the max and min where the row sits in L1 or L2.
- * Zen 5, one thread, 4 N(0, 1) float32, one pass against three (row_max,
- * row_expsum, row_scale): rows of 500 11% slower, 1000 the same, 2000 4%
- * faster, 8000 4%, 32000 8-9%, 65536 12-14%. */
-#define FSS_SOFTMAX_ONE_PASS_MIN 2048
+ * one pass (spec_loop); shorter ones keep the max pass. Zen 5, one thread,
+ * 4 N(0, 1) float32, cycles a float, three passes (row_max, row_expsum,
+ * row_scale) -> one pass:
+ *   AVX2:    rows of 60 3.71 -> 3.52, 120 2.30 -> 1.96, 200 1.70 -> 1.52,
+ *            400 1.48 -> 1.31, 1000 1.33 -> 1.14, 1500 1.31 -> 1.14;
+ *   AVX-512: 120 1.35 -> 1.36, 150 1.62 -> 1.55, 256 1.05 -> 0.97,
+ *            1000 0.79 -> 0.73, 1500 0.68 -> 0.65;
+ *   scalar:  60 the same, 150 7.36 -> 5.84, 400 5.93 -> 5.46.
+ * In place (the max and min first, to check the range) 1-4% slower on
+ * AVX-512 at rows of 200-1500, the same on AVX2; it must give the out of
+ * place bits, so it goes along. (An earlier build measured the one pass 11%
+ * slower at 500 and even at 1000, and kept three passes below 2048.) Rows
+ * shorter than this take the short kernels on every ISA but the scalar one. */
+#define FSS_SOFTMAX_ONE_PASS_MIN 64
 #endif
 
 /* Softmax's terms of the row x (or of a chunk of one) into y (may be x):
