@@ -21,7 +21,8 @@ ONE_PASS_MIN = 64
 # below and at the threshold, past the short kernels (7 vectors: 56 floats on
 # AVX2, 112 on AVX-512), tails of every vector width and step (8 x 16
 # floats), block edges (4096), a row past the L2-sized rows
-LENGTHS = [63, 64, 65, 79, 113, 127, 129, 1000, 2047, 2048, 2063, 2175, 4095, 4096, 4097, 8191, 8300]
+LENGTHS = [63, 64, 65, 79, 113, 127, 129, 1000, 2047, 2048, 2063, 2175, 4095, 4096, 4097]
+LENGTHS += [8191, 8300]
 LENGTHS += [40_001]
 
 
