@@ -62,6 +62,18 @@ def test_in_place_gives_the_out_of_place_bits(isa, n, rng):
     np.testing.assert_array_equal(fs.softmax(x, axis=-1, num_threads=2), want)
 
 
+@pytest.mark.parametrize("n", [129, 200, 1000, 2047])
+@pytest.mark.parametrize("scale", [4.0, 8.0])
+def test_rows_meet_the_bare_bound(isa, n, scale, rng):
+    """Wide-ranged rows past every ISA's short kernels (112 floats at most):
+    three passes round x - max and need the shift allowance (19 ULP at
+    4 N(0, 1) and rows of 129-2047); the one pass forms no x - max."""
+    x = (rng.standard_normal((64, n)) * scale).astype(np.float32)
+    got = fs.softmax(x, axis=-1)
+    want, _, bound = ref.expected_with_allowance("softmax", x, got.dtype, axis=-1)
+    ref.assert_ulp_close(got, want, bound, None, context=f"{isa} n={n} scale={scale}")
+
+
 def _declined(rng, n):
     """rows the one pass declines: an element far above the first's K, one
     below its range, the first far below the rest, values past the unshifted
