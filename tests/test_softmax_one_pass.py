@@ -18,8 +18,8 @@ import reference as ref
 import fastsoftmax as fs
 
 ONE_PASS_MIN = 64
-# below and at the threshold, past the short kernels (7 vectors: 56 floats on
-# AVX2, 112 on AVX-512), tails of every vector width and step (8 x 16
+# below and at the threshold, past the short kernels (63 floats on AVX2, 64
+# on AVX-512), tails of every vector width and step (8 x 16
 # floats), block edges (4096), a row past the L2-sized rows
 LENGTHS = [63, 64, 65, 79, 113, 127, 129, 1000, 2047, 2048, 2063, 2175, 4095, 4096, 4097]
 LENGTHS += [8191, 8300]
@@ -65,7 +65,7 @@ def test_in_place_gives_the_out_of_place_bits(isa, n, rng):
 @pytest.mark.parametrize("n", [129, 200, 1000, 2047])
 @pytest.mark.parametrize("scale", [4.0, 8.0])
 def test_rows_meet_the_bare_bound(isa, n, scale, rng):
-    """Wide-ranged rows past every ISA's short kernels (112 floats at most):
+    """Wide-ranged rows past every ISA's short kernels (64 floats at most):
     three passes round x - max and need the shift allowance (19 ULP at
     4 N(0, 1) and rows of 129-2047); the one pass forms no x - max."""
     x = (rng.standard_normal((64, n)) * scale).astype(np.float32)

@@ -24,8 +24,8 @@
  * Included by kernels/instantiate.h after xent_kernels.h. */
 
 #define FSS_FN(name) FSS_CAT(FSS_CAT(fss_##name##_, TS), FSS_CAT(_, FSS_ISA_SUFFIX))
-/* Rows up to these lengths take the lane kernel, 7W elements for softmax,
- * 8W for log_softmax, 12W for logsumexp (which writes one value a row, so
+/* Rows up to these lengths take the lane kernel, 8W - 1 elements for
+ * softmax, 8W for log_softmax, 12W for logsumexp (which writes one value a row, so
  * its general path's per-row setup weighs more), each within [32, 64]. On
  * Zen 1 (AVX2) the lane kernel beat the general path for softmax and
  * log_softmax of float rows up to 56 elements (7W; at 48, log_softmax 190 ->
@@ -34,10 +34,15 @@
  * float (181 -> 141) and 48 double (275 -> 220). Once the lane kernel took
  * four element rows a step, float log_softmax of 57-64 elements measured
  * 210-270 -> 145-160 ns a row in it (softmax at 64: 128 -> 140, so it stays
- * at 7W). The crossover scales with W. */
+ * at 7W). The crossover scales with W. On Zen 5, once softmax's general
+ * path took the one pass from 64 floats (softmax_row_kernels.h), the lane
+ * kernel still won at 57-63 floats on AVX2 (cycles a float 3.9 -> 2.5 at 57,
+ * 3.57 -> 2.66 at 63) and lost at 64 (2.28 against 2.38-2.50), where the
+ * general path's steps have no tail: 8W - 1. Double rows of 57-63 on
+ * AVX-512 (8W - 1 = 63 there too) measured the same either way. */
 #ifndef FSS_SHORT_MAX
 #define FSS_SHORT_CLAMP(n) ((n) < 32 ? 32 : (n) > 64 ? 64 : (n))
-#define FSS_SHORT_MAX(w) FSS_SHORT_CLAMP(7 * (w))
+#define FSS_SHORT_MAX(w) FSS_SHORT_CLAMP(8 * (w) - 1)
 #define FSS_SHORT_MAX_LSM(w) FSS_SHORT_CLAMP(8 * (w))
 #define FSS_SHORT_MAX_LSE(w) FSS_SHORT_CLAMP(12 * (w))
 #endif

@@ -21,7 +21,8 @@
  * AVX-512 at rows of 200-1500, the same on AVX2; it must give the out of
  * place bits, so it goes along. (An earlier build measured the one pass 11%
  * slower at 500 and even at 1000, and kept three passes below 2048.) Rows
- * shorter than this take the short kernels on every ISA but the scalar one. */
+ * shorter than this take the short kernels on AVX2 and AVX-512 (up to 63 and
+ * 64 floats); on NEON and the scalar kernels those stop at 32. */
 #define FSS_SOFTMAX_ONE_PASS_MIN 64
 #endif
 
