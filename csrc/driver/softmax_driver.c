@@ -24,7 +24,7 @@
 /* log_softmax and logsumexp rows of up to FSS_ROWS_GROUP_BYTES go through
  * rows_range in groups of FSS_ROWS_GROUP, their log1p(rest) in one vector
  * call (softmax_driver_body.h) */
-#define FSS_ROWS_GROUP 8
+#define FSS_ROWS_GROUP FSS_SPEC_ROWS /* (8) rows_spec_end's most */
 #define FSS_ROWS_GROUP_BYTES 8192
 
 #define T float

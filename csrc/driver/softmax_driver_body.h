@@ -238,6 +238,23 @@ typedef struct {
     int finite;
 } DFN(sums);
 
+/* A row's state from its maximum m and the sum rest its kernel returned
+ * with count, the terms it counted (row_sums_and_logsub's contract) */
+static DFN(sums) DFN(sums_of)(T m, double rest, double count)
+{
+    DFN(sums) s;
+    s.m = m;
+    s.rest = rest;
+    s.finite = isfinite(s.m);
+    if (!s.finite)
+        s.rest = 0.0;
+    else if (isnan(s.rest))
+        s.finite = 0, s.m = (T)NAN;
+    else
+        s.rest += count - 1.0; /* the counted terms of exactly 1 but the max's own */
+    return s;
+}
+
 /* The first half of a log_softmax or logsumexp row: the maximum, and the
  * terms' sum with the maximum's own counted, not summed, so log1p(rest)
  * keeps the relative precision an output near 0 needs. xn: as below;
@@ -249,31 +266,23 @@ typedef struct {
 static DFN(sums) DFN(row_sums_with)(const KSET *k, fss_op op, const T *x, int64_t n, T *y, const T *xn, int stream,
                                     int one_pass, const LOGSUB_ROW *o)
 {
-    T lo = -(T)INFINITY;
-    DFN(sums) s;
-    double count = 0.0, unit;
+    T lo = -(T)INFINITY, m;
+    double rest, count = 0.0, unit;
     const T *yp = op == FSS_LOG_SOFTMAX && !stream ? DFN(map_pages)(x, y, n) : NULL;
     if (one_pass && n > k->short_max[op]) {
         /* the maximum and the sum in one pass where the row allows
          * (row_xent_terms; no class target: rest exact wherever it is
          * small). Rows the short-row kernel could take keep the two
          * passes, its bits. */
-        s.rest = o ? k->row_sums_and_logsub(x, n, &s.m, &lo, &count, xn, yp, &unit, o)
-                   : k->row_xent_terms(x, n, -1, NULL, &s.m, &lo, &count, xn, yp, &unit);
+        rest = o ? k->row_sums_and_logsub(x, n, &m, &lo, &count, xn, yp, &unit, o)
+                 : k->row_xent_terms(x, n, -1, NULL, &m, &lo, &count, xn, yp, &unit);
     } else {
         if (o)
             (o->stream ? k->row_logsub_stream : k->row_logsub)(o->x, n, o->m, o->L, o->y);
-        s.m = k->row_maxmin(x, n, &lo);
-        s.rest = isfinite(s.m) ? k->row_sumexp_c(x, n, s.m, lo, NULL, &count, xn, yp, &unit) : 0.0;
+        m = k->row_maxmin(x, n, &lo);
+        rest = isfinite(m) ? k->row_sumexp_c(x, n, m, lo, NULL, &count, xn, yp, &unit) : 0.0;
     }
-    s.finite = isfinite(s.m);
-    if (!s.finite)
-        s.rest = 0.0;
-    else if (isnan(s.rest))
-        s.finite = 0, s.m = (T)NAN;
-    else
-        s.rest += count - 1.0; /* the counted terms of exactly 1 but the max's own */
-    return s;
+    return DFN(sums_of)(m, rest, count);
 }
 
 static DFN(sums) DFN(row_sums)(const KSET *k, fss_op op, const T *x, int64_t n, T *y, const T *xn, int stream,
@@ -473,13 +482,17 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
          * thread: (1024, 1000) 216 -> 198 us, (2048, 512) 267 -> 234 us).
          * Plain stores: these rows are short, and streamed ones (whole
          * outputs from FSS_STREAM_BYTES) measured slower: (4096, 1000)
-         * 1.08 against 0.96 ms, with the fence once a call. */
+         * 1.08 against 0.96 ms, with the fence once a call.
+         * Float rows take their sums in halves (row_spec_start, then
+         * rows_spec_end for the group: see xent_kernels.h), the same bits. */
+        const int halves = k->TS.rows_spec_end != NULL;
         LOGSUB_ROW out[FSS_ROWS_GROUP];
         int owed = 0; /* out[j] for j < owed, where out[j].x is set */
         for (int64_t r = r0; r < r1;) {
             const T *xg[FSS_ROWS_GROUP];
             T *yg[FSS_ROWS_GROUP];
             DFN(sums) sg[FSS_ROWS_GROUP];
+            FSS_DCAT(fss_spec_row_, TS) st[FSS_ROWS_GROUP];
             double rests[FSS_ROWS_GROUP], logs[FSS_ROWS_GROUP];
             int g = 0;
             for (; g < FSS_ROWS_GROUP && r < r1; ++g, ++r) {
@@ -489,9 +502,22 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
                     i = 0, ++o;
                 const T *xn = r + 1 == rows ? NULL : xb + o * X.s_outer + i * X.s_inner;
                 const LOGSUB_ROW *due = g < owed && out[g].x ? &out[g] : NULL;
-                sg[g] = DFN(row_sums_with)(&k->TS, op, xg[g], sh.n_red, yg[g], xn, 0, 1, due);
-                rests[g] = sg[g].finite ? sg[g].rest : 0.0;
+                if (halves)
+                    k->TS.row_spec_start(xg[g], sh.n_red, xn,
+                                         op == FSS_LOG_SOFTMAX ? DFN(map_pages)(xg[g], yg[g], sh.n_red) : NULL, due,
+                                         &st[g]);
+                else
+                    sg[g] = DFN(row_sums_with)(&k->TS, op, xg[g], sh.n_red, yg[g], xn, 0, 1, due);
             }
+            if (halves) {
+                T m[FSS_ROWS_GROUP];
+                double count[FSS_ROWS_GROUP], rest[FSS_ROWS_GROUP];
+                k->TS.rows_spec_end(g, xg, sh.n_red, st, m, count, rest);
+                for (int j = 0; j < g; ++j)
+                    sg[j] = DFN(sums_of)(m[j], rest[j], count[j]);
+            }
+            for (int j = 0; j < g; ++j)
+                rests[j] = sg[j].finite ? sg[j].rest : 0.0;
             DFN(logsub_rows)(&k->TS, out + g, owed - g, sh.n_red);
             k->TS.log1p_rows(rests, g, logs);
             for (int j = 0; j < g; ++j) {

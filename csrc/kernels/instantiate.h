@@ -123,6 +123,8 @@
 #define FSS_COL_EXPSCALE_f64 NULL
 #define FSS_ROW_SOFTMAX_TERMS_WITH_f32 FSS_FN_OF(row_softmax_terms_with, f32)
 #define FSS_ROW_SOFTMAX_TERMS_WITH_f64 NULL
+#define FSS_SPEC_HALVES_f32 FSS_FN_OF(row_spec_start, f32), FSS_FN_OF(rows_spec_end, f32)
+#define FSS_SPEC_HALVES_f64 NULL, NULL
 #define FSS_SET_INIT(ts, type, width)                                                      \
     {                                                                                      \
         FSS_FN_OF(row_max, ts), FSS_FN_OF(row_maxmin, ts), FSS_FN_OF(row_expsum, ts),     \
@@ -133,7 +135,7 @@
             FSS_FN_OF(col_stats, ts), FSS_FN_OF(col_scale, ts), FSS_COL_EXPSCALE_##ts,        \
             FSS_FN_OF(col_logsub, ts),                                                     \
             FSS_COL_MAX(type),                                                             \
-            FSS_FN_OF(row_sumexp_c, ts), FSS_FN_OF(row_xent_terms, ts), FSS_FN_OF(row_sums_and_logsub, ts), FSS_FN_OF(row_gapdot, ts),                        \
+            FSS_FN_OF(row_sumexp_c, ts), FSS_FN_OF(row_xent_terms, ts), FSS_FN_OF(row_sums_and_logsub, ts), FSS_SPEC_HALVES_##ts, FSS_FN_OF(row_gapdot, ts),                        \
             FSS_FN_OF(row_scalesub, ts), FSS_FN_OF(row_multo, ts),                         \
             FSS_FN_OF(rows_max, ts), FSS_FN_OF(rows_sumexp_c, ts),                         \
             FSS_FN_OF(rows_xent_sums, ts), FSS_FN_OF(rows_xent_scale, ts),                 \

@@ -28,6 +28,9 @@
 /* The most rows the cross-entropy short-row kernels take at once */
 #define FSS_XENT_ROWS 8
 
+/* The most rows rows_spec_end takes at once */
+#define FSS_SPEC_ROWS 8
+
 /* Elements of the block buffer the cross-entropy lane kernels take from
  * their caller: a block of short_rows rows of up to short_max[1] elements
  * (AVX-512: 16 rows of 128 floats) */
@@ -44,6 +47,12 @@
         int stream; /* non-temporal stores (row_logsub_stream's; stream_fence after) */        \
         int scale;  /* softmax's scaling (streamed only) */                                  \
     } fss_logsub_row_##TS;                                                                   \
+    /* a row's one pass, its end still to come (row_spec_start, rows_spec_end) */          \
+    typedef struct {                                                                         \
+        double S;   /* the sum of its terms 2^-K exp(x) */                                    \
+        T mx, mn, K;                                                                         \
+        int taken;  /* 0: the pass declined the row (K from x[0]); S, mx, mn unset */         \
+    } fss_spec_row_##TS;                                                                     \
     typedef struct {                                                                         \
         /* max over a contiguous row (a NaN may or may not win: callers check the sum) */   \
         T (*row_max)(const T *x, int64_t n);                                                 \
@@ -109,6 +118,14 @@
         double (*row_sums_and_logsub)(const T *x, int64_t n, T *m, T *lo, double *count,        \
                                       const T *pa, const T *pb, double *unit,                   \
                                       const fss_logsub_row_##TS *o);                            \
+        /* row_sums_and_logsub in halves, for a group of rows: the row's pass, o (may be     \
+         * NULL) written, and the ends of k <= FSS_SPEC_ROWS such rows, m[r], count[r] and   \
+         * rest[r] as row_sums_and_logsub would give them (float only; NULL for double)     \
+         * (xent_kernels.h) */                                                               \
+        void (*row_spec_start)(const T *x, int64_t n, const T *pa, const T *pb,                \
+                               const fss_logsub_row_##TS *o, fss_spec_row_##TS *st);          \
+        void (*rows_spec_end)(int k, const T *const *x, int64_t n, const fss_spec_row_##TS *st, \
+                              T *m, double *count, double *rest);                              \
         /* sum u*v*(m - x) (returned) and sum u*v (*uv_sum); u, v may be NULL (ones) */      \
         double (*row_gapdot)(const T *x, int64_t n, T m, const T *u, const T *v,             \
                              double *uv_sum);                                                \

@@ -244,6 +244,20 @@ static int FSS_FN(unshifted_plan)(T m, FSS_FN(term_plan) *p, double *unit)
     *unit = 1.0 + vd_hmax(vd_expm1_reduced(vd_set1(FSS_FN(unshifted_d)(m, K))));
     return 1;
 }
+
+/* unshifted_plan's exponentials for k rows at once, a lane a row (the
+ * same bits): em[r] <- 2^-K exp(em[r]), mg[r] the magic of row r's K, and
+ * d[r] <- expm1(d[r]). The arrays have room for whole vectors past k. */
+static void FSS_FN(lanes_unshifted)(int k, T *em, const T *mg, double *d)
+{
+    for (int r = 0; r < k; r += W) {
+        V e = VOP(loadu)(em + r);
+        vf_exp_biased_n(&e, 1, VOP(loadu)(mg + r));
+        VOP(storeu)(em + r, e);
+    }
+    for (int r = 0; r < k; r += VD_W)
+        vd_storeu(d + r, vd_expm1_reduced(vd_loadu(d + r)));
+}
 #endif
 
 /* The terms of nv vectors (1 to FSS_EXP_STEP) of x in place, by plan p;
@@ -711,6 +725,34 @@ static T FSS_FN(spec_term)(T a, V magic)
 }
 #endif
 
+#if FSS_EXP_UNSHIFTED
+/* The rest of a row in range (xent_terms_with below) with the rounding of
+ * the max's pair taken out: p the max's element (x[t], or the first one
+ * find_max finds), S the loop's sum, u and em the unit and the max's own
+ * term, magic the loop's and K its exponent; summed again where rest is too
+ * small for the double lanes. */
+static FSS_INLINE double FSS_FN(spec_rest_exact)(const T *x, int64_t n, int64_t t, T mx, T K, V magic, double S,
+                                                 double u, T em, const T *e_out, double *count, const T *pa)
+{
+    const int64_t p = t >= 0 ? t : FSS_FN(find_max)(x, n, mx);
+    if (p >= 0) {
+        const int64_t q = FSS_FN(spec_partner)(n, p);
+        const T eq = q >= 0 ? FSS_FN(spec_term)(x[q], magic) : 0;
+        const T pair = em + eq; /* as the loop added them */
+        /* S - pair is exact where rest is small (Sterbenz) */
+        const double rest = ((S - (double)pair) + (double)eq) / u;
+        if (rest >= (double)n * 0x1p-31) {
+            *count += 1.0; /* the max's own term */
+            return rest;
+        }
+    }
+    const FSS_FN(term_plan) pl = FSS_FN(unshifted_plan_of)(mx, K, em);
+    if (e_out)
+        return FSS_FN(sumexp_c_loop)(e_out, n, em, &pl, NULL, count, NULL, NULL, 0, FSS_SUB_TERMS) / u;
+    return FSS_FN(sumexp_c_loop)(x, n, mx, &pl, NULL, count, pa, NULL, 0, FSS_SUB_NONE) / u;
+}
+#endif
+
 /* row_maxmin then row_sumexp_c, the same contract (*m, *lo, the sum, *count,
  * *unit), in one pass over the row where it can: float rows whose first
  * element allows an unshifted plan (term_plan) take
@@ -769,27 +811,12 @@ static FSS_INLINE double FSS_FN(xent_terms_with)(const T *x, int64_t n, int64_t 
             const double u = FSS_FN(unshifted_unit)(mx, Km, K);
             *m = mx, *lo = mn, *unit = u;
             const T em = FSS_FN(spec_term)(mx, magic);
-            double rest = (S - (double)em) / u;
+            const double rest = (S - (double)em) / u;
             if (t >= 0 ? x[t] != mx : rest >= FSS_SPEC_REST_FAST) {
                 *count += 1.0; /* the max's own term */
                 return rest;
             }
-            const int64_t p = t >= 0 ? t : FSS_FN(find_max)(x, n, mx);
-            if (p >= 0) {
-                const int64_t q = FSS_FN(spec_partner)(n, p);
-                const T eq = q >= 0 ? FSS_FN(spec_term)(x[q], magic) : 0;
-                const T pair = em + eq; /* as the loop added them */
-                /* S - pair is exact where rest is small (Sterbenz) */
-                rest = ((S - (double)pair) + (double)eq) / u;
-                if (rest >= (double)n * 0x1p-31) {
-                    *count += 1.0;
-                    return rest;
-                }
-            }
-            const FSS_FN(term_plan) pl = FSS_FN(unshifted_plan_of)(mx, K, em);
-            if (e_out)
-                return FSS_FN(sumexp_c_loop)(e_out, n, em, &pl, NULL, count, NULL, NULL, 0, FSS_SUB_TERMS) / u;
-            return FSS_FN(sumexp_c_loop)(x, n, mx, &pl, NULL, count, pa, NULL, 0, FSS_SUB_NONE) / u;
+            return FSS_FN(spec_rest_exact)(x, n, t, mx, K, magic, S, u, em, e_out, count, pa);
         }
     }
 #endif
@@ -826,6 +853,82 @@ static double FSS_FN(row_sums_and_logsub)(const T *x, int64_t n, T *m, T *lo, do
 {
     return FSS_FN(xent_terms_with)(x, n, -1, NULL, m, lo, count, pa, pb, unit, o);
 }
+
+#if FSS_EXP_UNSHIFTED
+/* row_sums_and_logsub in two halves, for a group of rows (driver/
+ * softmax_driver_body.h, rows_range): this one the row's pass (o, which
+ * may be NULL, written in it or before it), its end to *st; rows_spec_end
+ * the rest of the group's rows at once. A row's end (its max's term and
+ * unit, exponentials in float and double, a division, and for three rows
+ * in five of 4 N(0, 1) the correction, chosen by a branch no predictor
+ * learns) waits on the whole pass, and row by row kept the next row's pass
+ * out of the core's window. Zen 5, one thread, float32, cycles a float,
+ * logsumexp and log_softmax, row by row -> in halves:
+ *   4 N(0, 1), AVX-512: (1024, 1000) 0.68 -> 0.61, 0.81 -> 0.78;
+ *                       (4096, 250) 1.49 -> 1.19, 1.65 -> 1.36;
+ *              AVX2:    (1024, 1000) 1.14 -> 1.02, 1.20 -> 1.14;
+ *                       (4096, 250) 1.95 -> 1.59, 2.06 -> 1.82;
+ *   N(0, 1) (no correction), AVX-512: (1024, 1000) 0.60 -> 0.54,
+ *                       0.77 -> 0.73; (4096, 250) 1.15 -> 0.98,
+ *                       1.39 -> 1.16. */
+static void FSS_FN(row_spec_start)(const T *x, int64_t n, const T *pa, const T *pb, const LOGSUB_ROW *o,
+                                   FSS_CAT(fss_spec_row_, TS) *st)
+{
+    T K;
+    st->taken = n > 0 && FSS_FN(unshifted_k)(x[0], &K);
+    if (st->taken) {
+        const V magic = VOP(set1)(FSS_FN(unshifted_magic)(K));
+        st->K = K;
+        st->S = o ? FSS_FN(spec_loop_other)(x, n, magic, NULL, &st->mx, &st->mn, pa, pb, o)
+                  : FSS_FN(spec_loop)(x, n, magic, NULL, &st->mx, &st->mn, pa, pb);
+    } else if (o) {
+        (o->stream ? FSS_FN(row_logsub_stream) : FSS_FN(row_logsub))(o->x, n, o->m, o->L, o->y);
+    }
+}
+
+/* The ends of k <= FSS_SPEC_ROWS rows of n elements row_spec_start began:
+ * m[r], count[r] (from 0) and the returned value of each as
+ * row_sums_and_logsub gives them (the same bits), into rest[r]. Their
+ * exponentials a lane a row (lanes_unshifted). */
+static void FSS_FN(rows_spec_end)(int k, const T *const *x, int64_t n, const FSS_CAT(fss_spec_row_, TS) *st,
+                                  T *m, double *count, double *rest)
+{
+    int in[FSS_SPEC_ROWS];
+    T Km[FSS_SPEC_ROWS], em[FSS_SPEC_ROWS + 16], mg[FSS_SPEC_ROWS + 16];
+    double d[FSS_SPEC_ROWS + 8];
+    for (int r = 0; r < FSS_SPEC_ROWS + 16; ++r) /* lanes past k, and rows out of range: exp(0) */
+        em[r] = 0, mg[r] = FSS_FN(unshifted_magic)(0);
+    for (int r = 0; r < FSS_SPEC_ROWS + 8; ++r)
+        d[r] = 0;
+    for (int r = 0; r < k; ++r) {
+        in[r] = st[r].taken && FSS_FN(spec_in_range)(st[r].K, st[r].mx, st[r].mn, &Km[r]) && st[r].S == st[r].S;
+        if (in[r]) {
+            em[r] = st[r].mx, mg[r] = FSS_FN(unshifted_magic)(st[r].K);
+            d[r] = FSS_FN(unshifted_d)(st[r].mx, Km[r]);
+        }
+    }
+    FSS_FN(lanes_unshifted)(k, em, mg, d);
+    for (int r = 0; r < k; ++r) {
+        count[r] = 0.0;
+        if (!in[r]) { /* xent_terms_with's way for rows out of range */
+            T lo;
+            double unit;
+            m[r] = FSS_FN(row_maxmin)(x[r], n, &lo);
+            rest[r] = isfinite(m[r]) ? FSS_FN(row_sumexp_c)(x[r], n, m[r], lo, NULL, &count[r], NULL, NULL, &unit)
+                                     : NAN;
+            continue;
+        }
+        const double u = (1.0 + d[r]) * FSS_FN(unshifted_scale)(Km[r], st[r].K);
+        m[r] = st[r].mx;
+        rest[r] = (st[r].S - (double)em[r]) / u;
+        if (rest[r] >= FSS_SPEC_REST_FAST)
+            count[r] = 1.0;
+        else
+            rest[r] = FSS_FN(spec_rest_exact)(x[r], n, -1, st[r].mx, st[r].K, VOP(set1)(mg[r]), st[r].S, u, em[r],
+                                              NULL, &count[r], NULL);
+    }
+}
+#endif
 
 /* sum_j u_j v_j (m - x_j) in double, and *uv_sum = sum_j u_j v_j; u and v
  * may each be NULL (all ones). Every term of the first sum is >= 0 for

@@ -59,14 +59,7 @@ static void FSS_FN(rows_sumexp_c)(int k, const T *const *x, int64_t n, const T *
         mg[r] = FSS_FN(unshifted_magic)(K[r]);
         d[r] = FSS_FN(unshifted_d)(em[r], K[r]);
     }
-    /* the arrays have room for whole vectors past k */
-    for (int r = 0; r < k; r += W) {
-        V e = VOP(loadu)(em + r);
-        vf_exp_biased_n(&e, 1, VOP(loadu)(mg + r));
-        VOP(storeu)(em + r, e);
-    }
-    for (int r = 0; r < k; r += VD_W)
-        vd_storeu(d + r, vd_expm1_reduced(vd_loadu(d + r)));
+    FSS_FN(lanes_unshifted)(k, em, mg, d);
 #endif
     for (int r = 0; r < k; ++r) {
         T *er = e_out[r];
