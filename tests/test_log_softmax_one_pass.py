@@ -38,6 +38,23 @@ def test_confident_rows_keep_their_bounds(isa, name, n, rng):
             np.testing.assert_array_equal(func(xi, axis=-1, out=xi), got)
 
 
+@pytest.mark.parametrize("n", [200, 1000, 2048])
+@pytest.mark.parametrize("m", [0.25, -0.6, 2.0, 7.99, 8.0, 8.5, 9.9, 15.0, -9.99, -10.0, -10.5, -30.0])
+def test_logsumexp_keeps_its_bound_with_the_pair_left_in(isa, n, m, rng):
+    """Grouped logsumexp rows (up to 8 KiB) leave the maximum's pair
+    rounding in where the result is 8 or more in magnitude (rows_spec_end,
+    FSS_LSE_PAIR_KEPT: max >= 8 or <= -10); on both sides of those limits,
+    with every rest below 2 and the maximum at every edge, the result keeps
+    its 1-ULP bound, alone or in a group"""
+    rests = [r for r in RESTS if r < 2]
+    x = np.stack([_row(rng, n, p, rest, m) for rest in rests for p in _positions(n)])
+    x = x.astype(np.float32)
+    got = fs.logsumexp(x, axis=-1)
+    ref.check_accuracy("logsumexp", got, x, axis=-1, context=f"{isa} n={n} m={m}")
+    for r in range(0, len(x), 7):
+        np.testing.assert_array_equal(fs.logsumexp(x[r:r + 1], axis=-1)[0], got[r])
+
+
 @pytest.mark.parametrize("name", ["log_softmax", "logsumexp"])
 def test_rows_the_one_pass_declines(isa, name, rng):
     """Rows out of the first element's range, with -inf, or in float64 go

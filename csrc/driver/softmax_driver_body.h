@@ -512,7 +512,7 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
             if (halves) {
                 T m[FSS_ROWS_GROUP];
                 double count[FSS_ROWS_GROUP], rest[FSS_ROWS_GROUP];
-                k->TS.rows_spec_end(g, xg, sh.n_red, st, m, count, rest);
+                k->TS.rows_spec_end(g, xg, sh.n_red, st, op == FSS_LOGSUMEXP, m, count, rest);
                 for (int j = 0; j < g; ++j)
                     sg[j] = DFN(sums_of)(m[j], rest[j], count[j]);
             }

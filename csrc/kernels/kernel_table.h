@@ -120,12 +120,12 @@
                                       const fss_logsub_row_##TS *o);                            \
         /* row_sums_and_logsub in halves, for a group of rows: the row's pass, o (may be     \
          * NULL) written, and the ends of k <= FSS_SPEC_ROWS such rows, m[r], count[r] and   \
-         * rest[r] as row_sums_and_logsub would give them (float only; NULL for double)     \
-         * (xent_kernels.h) */                                                               \
+         * rest[r] as row_sums_and_logsub would give them (lse: but for logsumexp's result  \
+         * alone) (float only; NULL for double) (xent_kernels.h) */                          \
         void (*row_spec_start)(const T *x, int64_t n, const T *pa, const T *pb,                \
                                const fss_logsub_row_##TS *o, fss_spec_row_##TS *st);          \
         void (*rows_spec_end)(int k, const T *const *x, int64_t n, const fss_spec_row_##TS *st, \
-                              T *m, double *count, double *rest);                              \
+                              int lse, T *m, double *count, double *rest);                     \
         /* sum u*v*(m - x) (returned) and sum u*v (*uv_sum); u, v may be NULL (ones) */      \
         double (*row_gapdot)(const T *x, int64_t n, T m, const T *u, const T *v,             \
                              double *uv_sum);                                                \

@@ -863,11 +863,12 @@ static double FSS_FN(row_sums_and_logsub)(const T *x, int64_t n, T *m, T *lo, do
  * in five of 4 N(0, 1) the correction, chosen by a branch no predictor
  * learns) waits on the whole pass, and row by row kept the next row's pass
  * out of the core's window. Zen 5, one thread, float32, cycles a float,
- * logsumexp and log_softmax, row by row -> in halves:
- *   4 N(0, 1), AVX-512: (1024, 1000) 0.68 -> 0.61, 0.81 -> 0.78;
- *                       (4096, 250) 1.49 -> 1.19, 1.65 -> 1.36;
- *              AVX2:    (1024, 1000) 1.14 -> 1.02, 1.20 -> 1.14;
- *                       (4096, 250) 1.95 -> 1.59, 2.06 -> 1.82;
+ * logsumexp and log_softmax, row by row -> in halves (logsumexp then
+ * -> with FSS_LSE_PAIR_KEPT):
+ *   4 N(0, 1), AVX-512: (1024, 1000) 0.68 -> 0.61 -> 0.58, 0.81 -> 0.78;
+ *                       (4096, 250) 1.49 -> 1.19 -> 1.06, 1.65 -> 1.36;
+ *              AVX2:    (1024, 1000) 1.14 -> 1.02 -> 0.98, 1.20 -> 1.14;
+ *                       (4096, 250) 1.95 -> 1.59 -> 1.48, 2.06 -> 1.82;
  *   N(0, 1) (no correction), AVX-512: (1024, 1000) 0.60 -> 0.54,
  *                       0.77 -> 0.73; (4096, 250) 1.15 -> 0.98,
  *                       1.39 -> 1.16. */
@@ -886,12 +887,21 @@ static void FSS_FN(row_spec_start)(const T *x, int64_t n, const T *pa, const T *
     }
 }
 
+/* A logsumexp row whose max mx puts its result mx + log1p(rest) at 8 or
+ * more in magnitude (rest < 2 here, so log1p(rest) < 1.1) keeps the
+ * rounding of its max's pair: at most 2^-23 in rest (the pair's half ulp,
+ * em the unit), so in log1p(rest), an eighth of the result's ulp, where
+ * the float result's bound is 1 ULP and its rounding takes half. */
+#define FSS_LSE_PAIR_KEPT(mx) ((mx) >= 8.0f || (mx) <= -10.0f)
+
 /* The ends of k <= FSS_SPEC_ROWS rows of n elements row_spec_start began:
  * m[r], count[r] (from 0) and the returned value of each as
- * row_sums_and_logsub gives them (the same bits), into rest[r]. Their
+ * row_sums_and_logsub gives them (the same bits), into rest[r]; lse: the
+ * rows are logsumexp's, whose rest (not the same bits then) needs the
+ * max's pair taken out only where FSS_LSE_PAIR_KEPT says no. Their
  * exponentials a lane a row (lanes_unshifted). */
 static void FSS_FN(rows_spec_end)(int k, const T *const *x, int64_t n, const FSS_CAT(fss_spec_row_, TS) *st,
-                                  T *m, double *count, double *rest)
+                                  int lse, T *m, double *count, double *rest)
 {
     int in[FSS_SPEC_ROWS];
     T Km[FSS_SPEC_ROWS], em[FSS_SPEC_ROWS + 16], mg[FSS_SPEC_ROWS + 16];
@@ -921,7 +931,7 @@ static void FSS_FN(rows_spec_end)(int k, const T *const *x, int64_t n, const FSS
         const double u = (1.0 + d[r]) * FSS_FN(unshifted_scale)(Km[r], st[r].K);
         m[r] = st[r].mx;
         rest[r] = (st[r].S - (double)em[r]) / u;
-        if (rest[r] >= FSS_SPEC_REST_FAST)
+        if (rest[r] >= FSS_SPEC_REST_FAST || (lse && FSS_LSE_PAIR_KEPT(st[r].mx)))
             count[r] = 1.0;
         else
             rest[r] = FSS_FN(spec_rest_exact)(x[r], n, -1, st[r].mx, st[r].K, VOP(set1)(mg[r]), st[r].S, u, em[r],
