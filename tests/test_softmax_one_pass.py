@@ -160,3 +160,37 @@ def test_streamed_rows_one_behind_at_every_offset(isa, n, offset, rng):
     with np.errstate(invalid="ignore"):
         np.testing.assert_array_equal(fs.softmax(xi, axis=-1, out=xi, num_threads=1), want)
         np.testing.assert_array_equal(fs.softmax(x, axis=-1, num_threads=2), want)
+
+
+@pytest.mark.parametrize("n", [159, 160, 161, 200, 1000, 2047, 2048, 2049])
+@pytest.mark.parametrize("offset", [0, 4, 44])
+def test_cached_rows_one_behind(isa, n, offset, rng):
+    """Rows of 160 to 2048 floats whose output stays in cache, not in place
+    (driver/softmax_driver_body.h, softmax_behind_cached): each row's terms
+    into its output, scaled there during the next row's pass, the last
+    after the loop; a non-finite row NaN at once, a row the one pass
+    declines in three passes with the row before it scaled on its own. The
+    bits of the rows in place (row by row), at every output offset, from a
+    strided input, one row at a time and at two threads."""
+    count = 37
+    x = _rows(rng, n, count)
+    x[5, n // 2] = np.nan
+    x[6, 7] += 95.0  # far above the first element's K: declined
+    x[count - 1, 3] = np.inf  # the last row not finite
+    x[20, :] = -np.inf
+    with np.errstate(invalid="ignore"):
+        xi = x.copy()
+        want = fs.softmax(xi, axis=-1, out=xi, num_threads=1)
+        out = helpers.out_at(x.shape, offset)
+        got = fs.softmax(x, axis=-1, out=out, num_threads=1)
+        assert got is out
+        np.testing.assert_array_equal(got, want)
+        wide = np.zeros((count, n + 5), np.float32)
+        wide[:, 2 : n + 2] = x
+        np.testing.assert_array_equal(fs.softmax(wide[:, 2 : n + 2], axis=-1), want)
+        np.testing.assert_array_equal(fs.softmax(x, axis=-1, num_threads=2), want)
+        for r in (0, 4, 6, 7):
+            np.testing.assert_array_equal(fs.softmax(x[r : r + 1], axis=-1)[0], want[r])
+    assert np.isnan(got[[5, 20, count - 1]]).all()
+    fine = [r for r in range(count) if r not in (5, 20, count - 1)]
+    ref.check_accuracy("softmax", got[fine], x[fine], axis=-1, context=f"{isa} n={n} +{offset}")

@@ -403,6 +403,16 @@ static inline void DFN(walk_step)(DFN(walk) *w, fss_view3 X, fss_view3 Y, int64_
  * end inside a line). */
 #define FSS_SOFTMAX_BEHIND_MIN ((int64_t)2048)
 
+/* The shortest softmax rows for softmax_behind_cached (the longest: those
+ * of the row groups, FSS_ROWS_GROUP_BYTES). Zen 5, one thread, float32,
+ * out= reused, cycles a float, row by row -> one row behind, AVX-512 and
+ * AVX2: (8192, 100) 1.42-1.44 -> 1.42 and 2.28-2.33 -> 2.36-2.37, (8192,
+ * 128) 1.33-1.37 -> 1.36-1.38 and 1.70 -> 1.73-1.76, (6144, 160) the same,
+ * (4096, 200) 1.36-1.39 -> 1.29-1.32 and 1.52-1.53 -> 1.49-1.50, (4096,
+ * 250) 1.18 -> 1.11 and 1.66-1.70 -> 1.61-1.63, (2048, 500) 0.90 -> 0.80
+ * and 1.36 -> 1.30, (1024, 1000) 0.71 -> 0.64 and 1.12-1.14 -> 1.07. */
+#define FSS_SOFTMAX_CACHED_BEHIND_MIN ((int64_t)160)
+
 /* Softmax rows whose output streams, one row behind: each row's terms into
  * a scratch row (two, alternating, each staying in L2), the previous row's
  * scaled out to its output with non-temporal stores during this row's pass
@@ -443,6 +453,39 @@ static int DFN(softmax_behind)(const fss_isa_kernels *k, fss_shape3 sh, fss_view
 }
 #endif
 
+#if FSS_DRIVER_F32
+/* Softmax rows whose output stays in cache, one row behind: a row's terms
+ * go to its output, scaled there in place during the next row's pass
+ * (row_softmax_terms_with, plain stores), the last after the loop. A row
+ * then has no scaling pass of its own, with its start, tail, and the wait
+ * on its sum's reciprocal before it. X and Y must not overlap. The bits of
+ * row_softmax. */
+static void DFN(softmax_behind_cached)(const fss_isa_kernels *k, fss_shape3 sh, fss_view3 X, fss_view3 Y, int64_t r0,
+                                       int64_t r1)
+{
+    const int64_t n = sh.n_red, rows = sh.n_outer * sh.n_inner, ni = sh.n_inner;
+    DFN(walk) wk = { r0 / ni, r0 % ni };
+    LOGSUB_ROW owed = { NULL, NULL, 0, 0, 0, 1 };
+    for (int64_t r = r0; r < r1; ++r) {
+        const T *x, *xn;
+        T *y, m, hi, lo;
+        double unit;
+        DFN(walk_step)(&wk, X, Y, ni, r + 1 == rows, &x, &y, &xn);
+        const double S = k->TS.row_softmax_terms_with(x, n, y, xn, &m, &unit, owed.x ? &owed : NULL);
+        owed.x = NULL;
+        if (isnan(S)) { /* scipy: NaN for every non-finite row */
+            DFN(fill)(y, n, 1, (T)NAN);
+            continue;
+        }
+        FSS_DCAT(fss_recip_split_, TS)(S, &hi, &lo);
+        const LOGSUB_ROW due = { y, y, hi, lo, 0, 1 };
+        owed = due;
+    }
+    if (owed.x)
+        k->TS.row_scale(owed.y, n, owed.m, owed.L);
+}
+#endif
+
 /* Rows r0..r1 of the (outer x inner) rows, walked with a running
  * (outer, inner) position: a 64-bit division per row costs as much as a
  * whole short row's arithmetic. */
@@ -472,6 +515,16 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
         }
         return;
     }
+#if FSS_DRIVER_F32
+    /* softmax rows in cache, one row behind (not in place: a row's terms
+     * go to its output before its input is read again where the one pass
+     * declines it) */
+    if (op == FSS_SOFTMAX && !stream && X.data != Y.data && sh.n_red >= FSS_SOFTMAX_CACHED_BEHIND_MIN &&
+        sh.n_red * (int64_t)sizeof(T) <= FSS_ROWS_GROUP_BYTES) {
+        DFN(softmax_behind_cached)(k, sh, X, Y, r0, r1);
+        return;
+    }
+#endif
     if (op != FSS_SOFTMAX && sh.n_red * (int64_t)sizeof(T) <= FSS_ROWS_GROUP_BYTES) {
         /* log_softmax and logsumexp rows in groups: the sums of each, then
          * log1p of the group's rests in one call (log1p_rows), then the

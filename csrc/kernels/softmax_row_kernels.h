@@ -99,20 +99,21 @@ static double FSS_FN(row_softmax_terms)(const T *x, int64_t n, T *y, const T *pa
 
 #if FSS_EXP_UNSHIFTED
 /* row_softmax_terms (one_pass 1, exact 0) of x into y, which is not x,
- * while o (may be NULL; o->scale and o->stream set), the previous row's
- * terms, goes out scaled to its row with non-temporal stores in the same
- * steps (spec_loop_other): the rows' softmax one row behind, for outputs
- * that stream (driver/softmax_driver_body.h, rows_range), the terms in a
- * scratch row that stays in L2. Where the one pass declines x (or the ISA
- * has no streaming store), o is written on its own first. The bits of
+ * while o (may be NULL; o->scale set), the previous row's terms, goes out
+ * scaled to its row in the same steps (spec_loop_other): the rows' softmax
+ * one row behind (driver/softmax_driver_body.h, rows_range). With
+ * o->stream, for outputs that stream, with non-temporal stores from terms
+ * in a scratch row that stays in L2; without, in place (o->x is o->y), for
+ * rows in cache. Where the one pass declines x (or the ISA has no
+ * streaming store), o is written on its own first. The bits of
  * row_softmax's terms and of row_scale's scaling. */
 static double FSS_FN(row_softmax_terms_with)(const T *x, int64_t n, T *y, const T *pa, T *m, double *unit,
                                              const LOGSUB_ROW *o)
 {
     T K;
     int tried = 0;
-    if (o && FSS_HAVE_STREAM && (uintptr_t)o->y % sizeof(T) == 0 && n >= FSS_SOFTMAX_ONE_PASS_MIN &&
-        FSS_FN(unshifted_k)(x[0], &K)) {
+    if (o && (!o->stream || (FSS_HAVE_STREAM && (uintptr_t)o->y % sizeof(T) == 0)) &&
+        n >= FSS_SOFTMAX_ONE_PASS_MIN && FSS_FN(unshifted_k)(x[0], &K)) {
         const V magic = VOP(set1)(FSS_FN(unshifted_magic)(K));
         T mx, mn, Km;
         const double S = FSS_FN(spec_loop_other)(x, n, magic, y, &mx, &mn, pa, NULL, o);
@@ -123,8 +124,10 @@ static double FSS_FN(row_softmax_terms_with)(const T *x, int64_t n, T *y, const 
         }
         o = NULL, tried = 1; /* o written; the one pass declines x */
     }
-    if (o)
+    if (o && o->stream)
         FSS_FN(row_scaleto_stream)(o->x, n, o->m, o->L, o->y);
+    else if (o)
+        FSS_FN(row_scale)(o->y, n, o->m, o->L);
     return FSS_FN(row_softmax_terms)(x, n, y, pa, !tried, 0, m, unit);
 }
 #endif

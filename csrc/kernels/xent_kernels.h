@@ -495,18 +495,27 @@ static FSS_INLINE void FSS_FN(spec_add)(FSS_FN(lane_sum) *a0, const V *e, const 
         FSS_FN(lane_sum_add)(a0, VOP(add)(e[j], e[j + 1]));
 }
 
+/* The other row's output of spec_loop_with from its input v: log_softmax's
+ * (v - m) - L, or with so softmax's scaling v m + v L (m + L the
+ * reciprocal of its terms' sum, v a term: row_scale's arithmetic) */
+static FSS_INLINE V FSS_FN(other_v)(V v, V vm, V vL, const int so)
+{
+    return so ? VOP(fmadd)(v, vm, VOP(mul)(v, vL)) : FSS_FN(logsub_v)(v, vm, vL);
+}
+
 /* The last `left` elements of a block as nv vectors of terms, their max
  * and min folded into *hi, *lw, their terms stored to e_out and summed
  * (spec_loop), the lanes past the block zeroed before the sum. The pad
  * lanes load fill, an element of the row: harmless to the max and min, and
  * in range for the exponential. */
 static FSS_INLINE void FSS_FN(spec_last)(const T *x, int64_t left, T fill, V magic, T *e_out, V *hi, V *lw,
-                                         FSS_FN(lane_sum) *a0, const int nv, const T *xo, T *yo, V vmo, V vLo)
+                                         FSS_FN(lane_sum) *a0, const int nv, const T *xo, T *yo, V vmo, V vLo,
+                                         const int so)
 {
     for (int j = 0; xo && j < nv; ++j) { /* spec_loop_with's other row */
         const int64_t lj = left - j * W;
         if (lj > 0)
-            VOP(store_part)(yo + j * W, FSS_FN(logsub_v)(VOP(load_part)(xo + j * W, lj, 0), vmo, vLo), lj);
+            VOP(store_part)(yo + j * W, FSS_FN(other_v)(VOP(load_part)(xo + j * W, lj, 0), vmo, vLo, so), lj);
     }
     V e[FSS_EXP_STEP];
 #if FSS_MASKED_TAIL
@@ -537,14 +546,6 @@ static FSS_INLINE void FSS_FN(spec_last)(const T *x, int64_t left, T fill, V mag
     }
 #endif
     FSS_FN(spec_add)(a0, e, nv);
-}
-
-/* The other row's output of spec_loop_with from its input v: log_softmax's
- * (v - m) - L, or with so softmax's scaling v m + v L (m + L the
- * reciprocal of its terms' sum, v a term: row_scale's arithmetic) */
-static FSS_INLINE V FSS_FN(other_v)(V v, V vm, V vL, const int so)
-{
-    return so ? VOP(fmadd)(v, vm, VOP(mul)(v, vL)) : FSS_FN(logsub_v)(v, vm, vL);
 }
 
 /* The one pass of row_xent_terms: every term 2^-K exp(x) of the magic of
@@ -589,7 +590,7 @@ static FSS_INLINE double FSS_FN(spec_loop_with)(const T *x, int64_t n, V magic, 
                 o_done = i + sh + FSS_EXP_STEP * W;
             }
             for (int j = 0; xo && !nt && j < FSS_EXP_STEP; ++j)
-                VOP(storeu)(yo + i + j * W, FSS_FN(logsub_v)(VOP(loadu)(xo + i + j * W), vmo, vLo));
+                VOP(storeu)(yo + i + j * W, FSS_FN(other_v)(VOP(loadu)(xo + i + j * W), vmo, vLo, so));
             V h = e[0], l = e[0];
             for (int j = 1; j < FSS_EXP_STEP; ++j)
                 h = VOP(max)(h, e[j]), l = VOP(min)(l, e[j]);
@@ -606,13 +607,13 @@ static FSS_INLINE double FSS_FN(spec_loop_with)(const T *x, int64_t n, V magic, 
             const T *xoi = xo && !nt ? xo + i : NULL; /* (streamed: after the loop) */
             T *yoi = xo && !nt ? yo + i : NULL;
             if (left <= W)
-                FSS_FN(spec_last)(x + i, left, fill, magic, eo, &hi, &lw, &a0, 1, xoi, yoi, vmo, vLo);
+                FSS_FN(spec_last)(x + i, left, fill, magic, eo, &hi, &lw, &a0, 1, xoi, yoi, vmo, vLo, so);
             else if (left <= 2 * W)
-                FSS_FN(spec_last)(x + i, left, fill, magic, eo, &hi, &lw, &a0, 2, xoi, yoi, vmo, vLo);
+                FSS_FN(spec_last)(x + i, left, fill, magic, eo, &hi, &lw, &a0, 2, xoi, yoi, vmo, vLo, so);
             else if (FSS_EXP_STEP > 4 && left <= 4 * W)
-                FSS_FN(spec_last)(x + i, left, fill, magic, eo, &hi, &lw, &a0, 4, xoi, yoi, vmo, vLo);
+                FSS_FN(spec_last)(x + i, left, fill, magic, eo, &hi, &lw, &a0, 4, xoi, yoi, vmo, vLo, so);
             else
-                FSS_FN(spec_last)(x + i, left, fill, magic, eo, &hi, &lw, &a0, FSS_EXP_STEP, xoi, yoi, vmo, vLo);
+                FSS_FN(spec_last)(x + i, left, fill, magic, eo, &hi, &lw, &a0, FSS_EXP_STEP, xoi, yoi, vmo, vLo, so);
             i = block_end;
         }
         FSS_FN(lane_sum_flush)(&total, a0);
@@ -644,7 +645,8 @@ static double FSS_FN(spec_loop_other)(const T *x, int64_t n, V magic, T *e_out, 
     if (o->stream && FSS_HAVE_STREAM && (uintptr_t)o->y % sizeof(T) == 0)
         return o->scale ? FSS_FN(spec_loop_with)(x, n, magic, e_out, m, lo, pa, pb, o, 1, 1)
                         : FSS_FN(spec_loop_with)(x, n, magic, e_out, m, lo, pa, pb, o, 1, 0);
-    return FSS_FN(spec_loop_with)(x, n, magic, e_out, m, lo, pa, pb, o, 0, 0);
+    return o->scale ? FSS_FN(spec_loop_with)(x, n, magic, e_out, m, lo, pa, pb, o, 0, 1)
+                    : FSS_FN(spec_loop_with)(x, n, magic, e_out, m, lo, pa, pb, o, 0, 0);
 }
 
 /* Whether spec_loop's terms of the magic of K are right for the row it
