@@ -116,7 +116,8 @@ static double FSS_FN(row_softmax_terms_with)(const T *x, int64_t n, T *y, const 
         n >= FSS_SOFTMAX_ONE_PASS_MIN && FSS_FN(unshifted_k)(x[0], &K)) {
         const V magic = VOP(set1)(FSS_FN(unshifted_magic)(K));
         T mx, mn, Km;
-        const double S = FSS_FN(spec_loop_other)(x, n, magic, y, &mx, &mn, pa, NULL, o);
+        const double S = o->stream ? FSS_FN(spec_loop_other)(x, n, magic, y, &mx, &mn, pa, NULL, o)
+                                   : FSS_FN(spec_loop_scaling)(x, n, magic, y, &mx, &mn, pa, o);
         if (FSS_FN(spec_in_range)(K, mx, mn, &Km) && S == S) {
             *m = mx;
             *unit = FSS_FN(unshifted_unit)(mx, Km, K);
