@@ -45,7 +45,7 @@
         T *y;                                                                                \
         T m, L;                                                                              \
         int stream; /* non-temporal stores (row_logsub_stream's; stream_fence after) */        \
-        int scale;  /* softmax's scaling (streamed only) */                                  \
+        int scale;  /* softmax's scaling (streamed, or in place: x is y) */                \
     } fss_logsub_row_##TS;                                                                   \
     /* a row's one pass, its end still to come (row_spec_start, rows_spec_end) */          \
     typedef struct {                                                                         \

@@ -554,8 +554,8 @@ static FSS_INLINE void FSS_FN(spec_last)(const T *x, int64_t left, T fill, V mag
  * to *lo. Unchecked: the terms are right only where every element lies in
  * the plan's range, which the caller checks afterwards from *m and *lo.
  * o (may be NULL): another row of n elements whose output is written in
- * the same steps: log_softmax's (row_sums_and_logsub), or, streamed only
- * (nt), softmax's scaled terms (so: row_softmax_terms_with). */
+ * the same steps: log_softmax's (row_sums_and_logsub), or softmax's
+ * scaled terms (so: row_softmax_terms_with), streamed (nt) or in place. */
 static FSS_INLINE double FSS_FN(spec_loop_with)(const T *x, int64_t n, V magic, T *e_out, T *m, T *lo,
                                                 const T *pa, const T *pb, const LOGSUB_ROW *o, const int nt,
                                                 const int so)
