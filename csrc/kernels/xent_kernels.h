@@ -680,9 +680,13 @@ static inline double FSS_FN(unshifted_scale)(T Km, T K)
     return scale;
 }
 
+/* the unit from em1 = expm1(unshifted_d(mx, Km)) (one row's, or a lane's
+ * of a group: rows_spec_end) */
+static inline double FSS_FN(unit_of)(double em1, T Km, T K) { return (1.0 + em1) * FSS_FN(unshifted_scale)(Km, K); }
+
 static inline double FSS_FN(unshifted_unit)(T mx, T Km, T K)
 {
-    return (1.0 + vd_hmax(vd_expm1_reduced(vd_set1(FSS_FN(unshifted_d)(mx, Km))))) * FSS_FN(unshifted_scale)(Km, K);
+    return FSS_FN(unit_of)(vd_hmax(vd_expm1_reduced(vd_set1(FSS_FN(unshifted_d)(mx, Km)))), Km, K);
 }
 
 /* The first element of x equal to m (every element <= m), or -1. Inlined
@@ -939,7 +943,7 @@ static void FSS_FN(rows_spec_end)(int k, const T *const *x, int64_t n, const FSS
                                      : NAN;
             continue;
         }
-        const double u = (1.0 + d[r]) * FSS_FN(unshifted_scale)(Km[r], st[r].K);
+        const double u = FSS_FN(unit_of)(d[r], Km[r], st[r].K);
         m[r] = st[r].mx;
         rest[r] = (st[r].S - (double)em[r]) / u;
         if (rest[r] >= FSS_SPEC_REST_FAST || (lse && FSS_LSE_PAIR_KEPT(st[r].mx)))
