@@ -199,11 +199,13 @@ static int DFN(chunks_total)(int64_t nc, const T *mc, const double *sc, T *M, do
  * normal range while the outputs need not be that small: a chunk far below
  * the row's maximum whose one-pass terms are large (its first element's K
  * well below its maximum's: u_c up to 2^92). Those chunks, rare, are
- * scaled one element at a time in double. */
+ * scaled one element at a time in double. Last chunk first: the chunks
+ * written last are the ones still in L2 (Zen 5, one thread, (16, 262144)
+ * float32 into the same output: 1.6-2.6% faster than first chunk first). */
 static void DFN(chunks_scale)(const KSET *k, T *y, int64_t n, int64_t c0, int64_t c1, const T *mc, const double *uc,
                               T M, double S)
 {
-    for (int64_t c = c0; c < c1; ++c) {
+    for (int64_t c = c1 - 1; c >= c0; --c) {
         const double f = exp((double)mc[c] - (double)M) / (uc[c] * S);
         T *yc = y + c * FSS_CHUNK;
         const int64_t len = DFN(chunk_len)(n, c);
