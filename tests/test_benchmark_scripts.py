@@ -1,4 +1,4 @@
-"""The benchmark scripts that are not asv suites still run (tiny shapes, one round)."""
+"""The benchmark scripts that are not asv suites still run (a tiny shape, two rounds)."""
 
 from __future__ import annotations
 
