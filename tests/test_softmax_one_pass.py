@@ -166,7 +166,7 @@ def test_streamed_rows_one_behind_at_every_offset(isa, n, offset, rng):
 @pytest.mark.parametrize("offset", [0, 4, 44])
 def test_cached_rows_one_behind(isa, n, offset, rng):
     """Rows of 160 to 2048 floats whose output stays in cache, not in place
-    (driver/softmax_driver_body.h, softmax_behind_cached): each row's terms
+    (driver/softmax_driver_body.h, softmax_rows_behind): each row's terms
     into its output, scaled there during the next row's pass, the last
     after the loop; a non-finite row NaN at once, a row the one pass
     declines in three passes with the row before it scaled on its own. The

@@ -405,7 +405,7 @@ static inline void DFN(walk_step)(DFN(walk) *w, fss_view3 X, fss_view3 Y, int64_
  * end inside a line). */
 #define FSS_SOFTMAX_BEHIND_MIN ((int64_t)2048)
 
-/* The shortest softmax rows for softmax_behind_cached (the longest: those
+/* The shortest softmax rows for softmax_rows_behind in cache (the longest: those
  * of the row groups, FSS_ROWS_GROUP_BYTES). Zen 5, one thread, float32,
  * out= reused, cycles a float, row by row -> one row behind, AVX-512 and
  * AVX2: (8192, 100) 1.42-1.44 -> 1.42 and 2.28-2.33 -> 2.36-2.37, (8192,
@@ -415,28 +415,30 @@ static inline void DFN(walk_step)(DFN(walk) *w, fss_view3 X, fss_view3 Y, int64_
  * and 1.36 -> 1.30, (1024, 1000) 0.71 -> 0.64 and 1.12-1.14 -> 1.07. */
 #define FSS_SOFTMAX_CACHED_BEHIND_MIN ((int64_t)160)
 
-/* Softmax rows whose output streams, one row behind: each row's terms into
- * a scratch row (two, alternating, each staying in L2), the previous row's
- * scaled out to its output with non-temporal stores during this row's pass
- * (row_softmax_terms_with), the last after the loop: the output is written
- * once and never read, where the terms stored to it and scaled there read
- * every line of it from memory first. The bits of row_softmax. Returns 0,
- * having done nothing, where the scratch cannot be had. */
-static int DFN(softmax_behind)(const fss_isa_kernels *k, fss_shape3 sh, fss_view3 X, fss_view3 Y, int64_t r0,
-                               int64_t r1)
+/* Softmax rows r0..r1 one row behind: each row's terms, the previous row
+ * scaled during this row's pass (row_softmax_terms_with), the last after
+ * the loop; a row has no scaling pass of its own, with its start, tail and
+ * the wait on its sum's reciprocal before it. The bits of row_softmax.
+ * scratch NULL, for outputs that stay in cache: the terms go to the output
+ * and are scaled there in place, plain stores (X and Y must not overlap).
+ * scratch (2 n elements), for outputs that stream: the terms go to a
+ * scratch row (two, alternating, each staying in L2) and out to the output
+ * with non-temporal stores, so the output is written once and never read,
+ * where terms stored to it and scaled there read every line of it from
+ * memory first. */
+static void DFN(softmax_rows_behind)(const fss_isa_kernels *k, fss_shape3 sh, fss_view3 X, fss_view3 Y, int64_t r0,
+                                     int64_t r1, T *scratch)
 {
     const int64_t n = sh.n_red, rows = sh.n_outer * sh.n_inner, ni = sh.n_inner;
-    T *scratch = (T *)malloc(2 * (size_t)n * sizeof(T));
-    if (scratch == NULL)
-        return 0;
+    const int stream = scratch != NULL;
     DFN(walk) wk = { r0 / ni, r0 % ni };
-    LOGSUB_ROW owed = { NULL, NULL, 0, 0, 1, 1 };
+    LOGSUB_ROW owed = { NULL, NULL, 0, 0, stream, 1 };
     for (int64_t r = r0; r < r1; ++r) {
         const T *x, *xn;
-        T *y;
-        DFN(walk_step)(&wk, X, Y, ni, r + 1 == rows, &x, &y, &xn);
-        T *terms = scratch + (r & 1) * n, m, hi, lo;
+        T *y, m, hi, lo;
         double unit;
+        DFN(walk_step)(&wk, X, Y, ni, r + 1 == rows, &x, &y, &xn);
+        T *terms = stream ? scratch + (r & 1) * n : y;
         const double S = k->TS.row_softmax_terms_with(x, n, terms, xn, &m, &unit, owed.x ? &owed : NULL);
         owed.x = NULL;
         if (isnan(S)) { /* scipy: NaN for every non-finite row */
@@ -444,47 +446,28 @@ static int DFN(softmax_behind)(const fss_isa_kernels *k, fss_shape3 sh, fss_view
             continue;
         }
         FSS_DCAT(fss_recip_split_, TS)(S, &hi, &lo);
-        const LOGSUB_ROW due = { terms, y, hi, lo, 1, 1 };
+        const LOGSUB_ROW due = { terms, y, hi, lo, stream, 1 };
         owed = due;
     }
-    if (owed.x)
+    if (owed.x && stream)
         k->TS.row_scaleto_stream(owed.x, n, owed.m, owed.L, owed.y);
-    k->TS.stream_fence();
+    else if (owed.x)
+        k->TS.row_scale(owed.y, n, owed.m, owed.L);
+    if (stream)
+        k->TS.stream_fence();
+}
+
+/* softmax_rows_behind for outputs that stream, its scratch allocated here.
+ * Returns 0, having done nothing, where the scratch cannot be had. */
+static int DFN(softmax_behind)(const fss_isa_kernels *k, fss_shape3 sh, fss_view3 X, fss_view3 Y, int64_t r0,
+                               int64_t r1)
+{
+    T *scratch = (T *)malloc(2 * (size_t)sh.n_red * sizeof(T));
+    if (scratch == NULL)
+        return 0;
+    DFN(softmax_rows_behind)(k, sh, X, Y, r0, r1, scratch);
     free(scratch);
     return 1;
-}
-#endif
-
-#if FSS_DRIVER_F32
-/* Softmax rows whose output stays in cache, one row behind: a row's terms
- * go to its output, scaled there in place during the next row's pass
- * (row_softmax_terms_with, plain stores), the last after the loop. A row
- * then has no scaling pass of its own, with its start, tail, and the wait
- * on its sum's reciprocal before it. X and Y must not overlap. The bits of
- * row_softmax. */
-static void DFN(softmax_behind_cached)(const fss_isa_kernels *k, fss_shape3 sh, fss_view3 X, fss_view3 Y, int64_t r0,
-                                       int64_t r1)
-{
-    const int64_t n = sh.n_red, rows = sh.n_outer * sh.n_inner, ni = sh.n_inner;
-    DFN(walk) wk = { r0 / ni, r0 % ni };
-    LOGSUB_ROW owed = { NULL, NULL, 0, 0, 0, 1 };
-    for (int64_t r = r0; r < r1; ++r) {
-        const T *x, *xn;
-        T *y, m, hi, lo;
-        double unit;
-        DFN(walk_step)(&wk, X, Y, ni, r + 1 == rows, &x, &y, &xn);
-        const double S = k->TS.row_softmax_terms_with(x, n, y, xn, &m, &unit, owed.x ? &owed : NULL);
-        owed.x = NULL;
-        if (isnan(S)) { /* scipy: NaN for every non-finite row */
-            DFN(fill)(y, n, 1, (T)NAN);
-            continue;
-        }
-        FSS_DCAT(fss_recip_split_, TS)(S, &hi, &lo);
-        const LOGSUB_ROW due = { y, y, hi, lo, 0, 1 };
-        owed = due;
-    }
-    if (owed.x)
-        k->TS.row_scale(owed.y, n, owed.m, owed.L);
 }
 #endif
 
@@ -523,7 +506,7 @@ static void DFN(rows_range)(const fss_isa_kernels *k, fss_op op, fss_shape3 sh, 
      * declines it) */
     if (op == FSS_SOFTMAX && !stream && X.data != Y.data && sh.n_red >= FSS_SOFTMAX_CACHED_BEHIND_MIN &&
         sh.n_red * (int64_t)sizeof(T) <= FSS_ROWS_GROUP_BYTES) {
-        DFN(softmax_behind_cached)(k, sh, X, Y, r0, r1);
+        DFN(softmax_rows_behind)(k, sh, X, Y, r0, r1, NULL);
         return;
     }
 #endif
